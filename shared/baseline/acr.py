@@ -1,0 +1,152 @@
+"""6.x Container registries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.baseline import control
+from shared.baseline import read as r
+from shared.baseline.verdicts import check, failed, passed, unknown
+from shared.context import Context
+from shared.documents import Doc
+from shared.model import Control, Severity, TargetKind, Verdict
+
+CONTROLS: list[Control] = []
+REG = TargetKind.REGISTRY
+
+
+@control(
+    CONTROLS,
+    id="ACR.AdminUserDisabled",
+    title="The registry admin user is disabled",
+    section="6.3",
+    severity=Severity.HIGH,
+    target=REG,
+    rationale="""The admin user is one shared username and password with push and pull rights, not tied to any
+    person or workload; Entra ID identities and RBAC replace it.""",
+    remediation="az acr update -n <registry> --admin-enabled false",
+    references=(
+        "https://learn.microsoft.com/azure/container-registry/container-registry-authentication#admin-account",
+    ),
+)
+def admin_user(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    on = r.flag(t.data, "adminUserEnabled")
+    return check(on is not True, "The admin user is disabled.", "The admin user is enabled.", adminUserEnabled=on)
+
+
+@control(
+    CONTROLS,
+    id="ACR.AnonymousPullDisabled",
+    title="Anonymous pull is disabled",
+    section="beyond",
+    severity=Severity.MEDIUM,
+    target=REG,
+    rationale="""With anonymous pull, anyone who can reach the registry can download every image in it.""",
+    remediation="az acr update -n <registry> --anonymous-pull-enabled false",
+    references=("https://learn.microsoft.com/azure/container-registry/anonymous-pull-access",),
+)
+def anonymous_pull(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    on = r.flag(t.data, "anonymousPullEnabled")
+    return check(on is not True, "Anonymous pull is disabled.", "Anonymous pull is enabled.", anonymousPullEnabled=on)
+
+
+@control(
+    CONTROLS,
+    id="ACR.PublicNetworkAccessDisabled",
+    title="The registry is not reachable from public networks",
+    section="6.4",
+    severity=Severity.HIGH,
+    target=REG,
+    rationale="""With public network access disabled the registry is reachable only through private endpoints.""",
+    remediation="az acr update -n <registry> --public-network-enabled false",
+    references=("https://learn.microsoft.com/azure/container-registry/container-registry-private-link",),
+)
+def public_network(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    access = r.text(t.data, "publicNetworkAccess")
+    if access is None:
+        return unknown("publicNetworkAccess is absent from the document.", publicNetworkAccess=None)
+    return check(
+        r.same(access, "Disabled"),
+        "Public network access is disabled.",
+        f"Public network access is {access}.",
+        publicNetworkAccess=access,
+        defaultAction=r.text(t.data, "networkRuleSet.defaultAction"),
+    )
+
+
+@control(
+    CONTROLS,
+    id="ACR.PrivateEndpoint",
+    title="The registry has an approved private endpoint",
+    section="6.4",
+    severity=Severity.HIGH,
+    target=REG,
+    rationale="""An approved private endpoint gives clusters a private path to the registry; pending or rejected
+    connections carry no traffic.""",
+    remediation="az network private-endpoint create -g <rg> -n <pe> --vnet-name <vnet> --subnet <subnet> --private-connection-resource-id <registry-id> --group-id registry --connection-name <name>",
+    references=("https://learn.microsoft.com/azure/container-registry/container-registry-private-link",),
+)
+def private_endpoint(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    embedded = r.items(t.data, "privateEndpointConnections")
+    children = [
+        c.data for c in ctx.estate.children(t.id, "microsoft.containerregistry/registries/privateendpointconnections")
+    ]
+    states: dict[str, str | None] = {}
+    for conn in embedded + children:
+        name = r.text(conn, "name") or (r.text(conn, "id") or "?").rsplit("/", 1)[-1]
+        states[name] = r.text(conn, "privateLinkServiceConnectionState.status")
+    approved = [n for n, s in states.items() if r.same(s, "Approved")]
+    return check(
+        bool(approved),
+        f"Approved private endpoint connection(s): {', '.join(approved)}.",
+        "No approved private endpoint connection" + (f" (states: {states})." if states else "."),
+        connections=states,
+    )
+
+
+@control(
+    CONTROLS,
+    id="ACR.PremiumSku",
+    title="The registry is Premium (needed for private link)",
+    section="6.4",
+    severity=Severity.LOW,
+    target=REG,
+    rationale="""Private endpoints, network rules and other isolation features need the Premium SKU.""",
+    remediation="az acr update -n <registry> --sku Premium",
+    references=("https://learn.microsoft.com/azure/container-registry/container-registry-skus",),
+)
+def premium(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    sku = r.text(t.data, "sku.name")
+    if sku is None:
+        return unknown("sku.name is absent from the document.")
+    return check(r.same(sku, "Premium"), "The registry is Premium.", f"The registry SKU is {sku}.", sku=sku)
+
+
+@control(
+    CONTROLS,
+    id="ACR.ImageScanning",
+    title="Images in the registry are scanned for vulnerabilities",
+    section="6.1",
+    severity=Severity.HIGH,
+    target=REG,
+    rationale="""Defender for Containers scans pushed and pulled images for vulnerabilities; the plan must be on
+    for the registry's subscription with registry vulnerability assessment enabled.""",
+    remediation="az security pricing create -n Containers --tier Standard --extensions name=ContainerRegistriesVulnerabilityAssessments isEnabled=True",
+    references=("https://learn.microsoft.com/azure/defender-for-cloud/agentless-vulnerability-assessment-azure",),
+)
+def image_scanning(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    pricing = ctx.pricing("Containers")
+    if pricing is None:
+        if ctx.pricings_read():
+            return unknown("The Containers pricing is missing from the subscription's pricings.")
+        return unknown("The subscription's Defender pricings were not read.")
+    tier = r.text(pricing.data, "pricingTier")
+    ext = {(r.text(e, "name") or "").lower(): r.flag(e, "isEnabled") for e in r.items(pricing.data, "extensions")}
+    va = ext.get("containerregistriesvulnerabilityassessments")
+    evidence = {"pricingTier": tier, "ContainerRegistriesVulnerabilityAssessments": va}
+    if not r.same(tier, "Standard"):
+        return failed(f"Defender for Containers is off for the subscription (pricingTier {tier}).", **evidence)
+    if va is False:
+        return failed("Defender for Containers is on, but registry vulnerability assessment is disabled.", **evidence)
+    return passed("Defender for Containers scans the registry's images.", **evidence)

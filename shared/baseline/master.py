@@ -1,0 +1,105 @@
+"""2.1 Master: who can reach the API server."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from shared.baseline import control
+from shared.baseline import read as r
+from shared.baseline.verdicts import check, failed, not_applicable, passed
+from shared.context import Context
+from shared.documents import Doc
+from shared.model import Control, Severity, Verdict
+
+CONTROLS: list[Control] = []
+DOC_PRIVATE = "https://learn.microsoft.com/azure/aks/private-clusters"
+DOC_AUTH_IPS = "https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges"
+
+
+def is_private(doc: Doc) -> bool:
+    return r.flag(doc.data, "apiServerAccessProfile.enablePrivateCluster") is True
+
+
+@control(
+    CONTROLS,
+    id="AKS.PrivateCluster",
+    title="API server is reachable only on a private endpoint",
+    section="2.1",
+    severity=Severity.MEDIUM,
+    rationale="""A private cluster keeps the Kubernetes API server off the internet: its address is a private
+    IP in the cluster's virtual network, so credentials alone are not enough to reach it.""",
+    remediation="""Create the cluster as a private cluster (or enable API Server VNet Integration and then make it private):
+az aks update -g <rg> -n <cluster> --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet-id>
+az aks update -g <rg> -n <cluster> --enable-private-cluster""",
+    references=(DOC_PRIVATE, "https://learn.microsoft.com/azure/aks/api-server-vnet-integration"),
+)
+def private_cluster(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    private = r.flag(t.data, "apiServerAccessProfile.enablePrivateCluster")
+    return check(
+        private is True,
+        "The API server is private.",
+        "The API server has a public endpoint (enablePrivateCluster is not true).",
+        enablePrivateCluster=private,
+    )
+
+
+def _open_to_all(cidr: str) -> bool:
+    try:
+        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
+    except ValueError:
+        return cidr.strip().endswith("/0")
+
+
+@control(
+    CONTROLS,
+    id="AKS.AuthorizedIPRanges",
+    title="A public API server accepts only authorized IP ranges",
+    section="2.1",
+    severity=Severity.HIGH,
+    rationale="""When the API server is public, authorized IP ranges limit who can even attempt to authenticate.
+    An empty list, or a range such as 0.0.0.0/0, leaves it open to the whole internet.""",
+    remediation="""Limit the API server to your egress ranges:
+az aks update -g <rg> -n <cluster> --api-server-authorized-ip-ranges <cidr1>,<cidr2>""",
+    references=(DOC_AUTH_IPS,),
+)
+def authorized_ip_ranges(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    if is_private(t):
+        return not_applicable("Private cluster: authorized IP ranges do not apply.", enablePrivateCluster=True)
+    ranges = r.texts(t.data, "apiServerAccessProfile.authorizedIPRanges")
+    if not ranges:
+        return failed(
+            "The public API server has no authorized IP ranges: it is open to the internet.", authorizedIPRanges=[]
+        )
+    open_ranges = [c for c in ranges if _open_to_all(c)]
+    if open_ranges:
+        return failed(
+            f"Authorized IP ranges include {', '.join(open_ranges)}, which admits everyone.",
+            authorizedIPRanges=ranges,
+            openRanges=open_ranges,
+        )
+    return passed(f"The public API server accepts {len(ranges)} authorized range(s).", authorizedIPRanges=ranges)
+
+
+@control(
+    CONTROLS,
+    id="AKS.PrivateClusterNoPublicFQDN",
+    title="A private cluster publishes no public FQDN",
+    section="beyond",
+    severity=Severity.LOW,
+    rationale="""A private cluster can still publish a public DNS name that resolves to its private address;
+    this reveals the endpoint and the cluster's existence to anyone.""",
+    remediation="az aks update -g <rg> -n <cluster> --disable-public-fqdn",
+    references=(DOC_PRIVATE,),
+)
+def private_cluster_no_public_fqdn(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    if not is_private(t):
+        return not_applicable("Not a private cluster.", enablePrivateCluster=False)
+    public_fqdn = r.flag(t.data, "apiServerAccessProfile.enablePrivateClusterPublicFQDN")
+    return check(
+        public_fqdn is not True,
+        "The private cluster has no public FQDN.",
+        "The private cluster also publishes a public FQDN (enablePrivateClusterPublicFQDN is true).",
+        enablePrivateClusterPublicFQDN=public_fqdn,
+    )

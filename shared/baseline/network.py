@@ -1,0 +1,336 @@
+"""3.x Network: NSGs, network policy, public exposure, ingress and egress."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared import ids
+from shared.baseline import control, nsg
+from shared.baseline import read as r
+from shared.baseline.master import is_private
+from shared.baseline.pools import every_pool
+from shared.baseline.verdicts import check, failed, not_applicable, passed, unknown
+from shared.context import T_LB, T_PIP, Context
+from shared.documents import Doc
+from shared.model import Control, Parameter, Severity, Verdict
+
+CONTROLS: list[Control] = []
+
+
+@control(
+    CONTROLS,
+    id="AKS.NodeSubnetNSG",
+    title="NSGs on node subnets do not break cluster traffic",
+    section="3.1",
+    severity=Severity.LOW,
+    rationale="""The seed advises against NSGs on AKS subnets; today's platform allows them (AKS never edits
+    them), and the real risk is an NSG that blocks traffic the cluster needs: node-to-node and pod traffic,
+    load balancer probes, and TCP 443 to the API server and registries. Mode `forbid` applies the seed's
+    wording literally.""",
+    remediation="""Allow VirtualNetwork and AzureLoadBalancer inbound and TCP 443 outbound on the node subnet NSG:
+az network nsg rule create -g <rg> --nsg-name <nsg> -n AllowAksEgress443 --priority 100 --direction Outbound --access Allow --protocol Tcp --destination-address-prefixes AzureCloud --destination-port-ranges 443""",
+    references=(
+        "https://learn.microsoft.com/azure/aks/concepts-network-cni-overview",
+        "https://learn.microsoft.com/azure/aks/concepts-security#network-security",
+    ),
+    parameters=(Parameter("mode", "compatible", "compatible: NSGs must let AKS traffic through; forbid: no NSG"),),
+)
+def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    subnets = ctx.node_subnets
+    if not ctx.pools:
+        return unknown("The document lists no node pools (partial document?).")
+    if not subnets:
+        return not_applicable("The cluster uses the AKS-managed virtual network (no custom node subnet).")
+    forbid = str(p["mode"]).lower() == "forbid"
+    missing: list[str] = []
+    broken: list[str] = []
+    evidence: dict[str, Any] = {}
+    for sid in subnets:
+        subnet = ctx.use(sid)
+        if subnet is None:
+            missing.append(f"subnet {sid}")
+            continue
+        nsg_id = r.text(subnet.data, "networkSecurityGroup.id")
+        if not nsg_id:
+            evidence[subnet.name] = {"nsg": None}
+            continue
+        if forbid:
+            broken.append(f"{subnet.name} has NSG {nsg_id.rsplit('/', 1)[-1]}")
+            evidence[subnet.name] = {"nsg": nsg_id}
+            continue
+        group = ctx.use(nsg_id)
+        if group is None:
+            missing.append(f"NSG {nsg_id}")
+            continue
+        flows = {}
+        for flow in nsg.AKS_FLOWS:
+            access, rule = nsg.decide(group.data, flow)
+            flows[flow.label] = f"{access} by {rule}"
+            if access != "Allow":
+                broken.append(f"{group.name} on {subnet.name} denies {flow.label} (rule {rule})")
+        evidence[subnet.name] = {"nsg": nsg_id, "flows": flows}
+    if broken:
+        return failed("; ".join(broken) + ".", mode=p["mode"], subnets=evidence)
+    if missing:
+        return unknown(f"Could not read {', '.join(missing)}.", mode=p["mode"], subnets=evidence)
+    if forbid:
+        return passed("No NSG is attached to a node subnet.", mode=p["mode"], subnets=evidence)
+    return passed("NSGs on node subnets let AKS traffic through.", mode=p["mode"], subnets=evidence)
+
+
+@control(
+    CONTROLS,
+    id="AKS.NetworkPolicy",
+    title="A network policy engine is enabled",
+    section="3.2",
+    severity=Severity.HIGH,
+    rationale="""Without a network policy engine every pod can reach every other pod; NetworkPolicy objects are
+    silently ignored. Azure, Calico and Cilium enforce them; the string "none" does not.""",
+    remediation="az aks update -g <rg> -n <cluster> --network-policy cilium  # or azure / calico, per your network plugin",
+    references=("https://learn.microsoft.com/azure/aks/use-network-policies",),
+)
+def network_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    policy = r.text(t.data, "networkProfile.networkPolicy")
+    return check(
+        r.one_of(policy, "azure", "calico", "cilium"),
+        f"Network policy engine: {policy}.",
+        f"No network policy engine (networkPolicy is {policy if policy else 'absent'}).",
+        networkPolicy=policy,
+        networkDataplane=r.text(t.data, "networkProfile.networkDataplane"),
+    )
+
+
+@control(
+    CONTROLS,
+    id="AKS.NoNodePublicIP",
+    title="Nodes have no public IP addresses",
+    section="3.3",
+    severity=Severity.HIGH,
+    rationale="""A node with a public IP is reachable from the internet directly, bypassing load balancers,
+    firewalls and ingress controls.""",
+    remediation="Node public IPs are set per pool at creation: re-create the pool without --enable-node-public-ip.",
+    references=("https://learn.microsoft.com/azure/aks/use-node-public-ips",),
+)
+def no_node_public_ip(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    return every_pool(
+        ctx,
+        lambda pool: r.flag(pool.data, "enableNodePublicIP") is not True,
+        "No pool gives its nodes public IPs.",
+        "Pools with node public IPs: {pools}.",
+        lambda pool: r.flag(pool.data, "enableNodePublicIP"),
+        "enableNodePublicIP",
+    )
+
+
+@control(
+    CONTROLS,
+    id="AKS.NoPublicLoadBalancerServices",
+    title="No Kubernetes service is exposed on a public load balancer IP",
+    section="3.3",
+    severity=Severity.MEDIUM,
+    rationale="""A Service of type LoadBalancer without the internal annotation gets a public IP on the
+    cluster's "kubernetes" load balancer, bypassing the WAF the seed requires in front of ingress.""",
+    remediation="""Annotate services with service.beta.kubernetes.io/azure-load-balancer-internal: "true" and publish them through an ingress behind a WAF. List them with:
+az network lb rule list -g <node-resource-group> --lb-name kubernetes -o table""",
+    references=(
+        "https://learn.microsoft.com/azure/aks/internal-lb",
+        "https://learn.microsoft.com/azure/aks/load-balancer-standard",
+    ),
+)
+def no_public_lb_services(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    rg = ctx.node_resource_group
+    if not rg:
+        return unknown("The document names no node resource group.")
+    lbs = [lb for lb in ctx.in_node_resource_group(T_LB) if lb.name.lower() == "kubernetes"]
+    pips = {pip.key: pip for pip in ctx.in_node_resource_group(T_PIP)}
+    if not lbs and not ctx.node_resource_group_read(T_LB):
+        return unknown(f"The load balancers of node resource group {rg} were not read.")
+    if not lbs:
+        return passed(f"No public load balancer named kubernetes in {rg}.", nodeResourceGroup=rg)
+    outbound_pips = {
+        ids.norm(i)
+        for i in (r.text(o, "id") for o in r.items(t.data, "networkProfile.loadBalancerProfile.effectiveOutboundIPs"))
+        if i
+    }
+    exposed: list[dict[str, Any]] = []
+    for lb in lbs:
+        outbound_frontends = {
+            ids.norm(fid)
+            for rule in r.items(lb.data, "outboundRules")
+            for fe in r.items(rule, "frontendIPConfigurations")
+            if (fid := r.text(fe, "id"))
+        }
+        public_frontends: dict[str, str] = {}
+        for fe in r.items(lb.data, "frontendIPConfigurations"):
+            pip_id = r.text(fe, "publicIPAddress.id")
+            fid = r.text(fe, "id")
+            if pip_id and fid and ids.norm(fid) not in outbound_frontends and ids.norm(pip_id) not in outbound_pips:
+                public_frontends[ids.norm(fid)] = pip_id
+        for rule in r.items(lb.data, "loadBalancingRules"):
+            fid = r.text(rule, "frontendIPConfiguration.id")
+            if fid and ids.norm(fid) in public_frontends:
+                pip_id = public_frontends[ids.norm(fid)]
+                pip = pips.get(ids.norm(pip_id))
+                tags = pip.tags if pip else {}
+                exposed.append(
+                    {
+                        "rule": r.text(rule, "name"),
+                        "publicIP": pip_id.rsplit("/", 1)[-1],
+                        "ipAddress": r.text(pip.data, "ipAddress") if pip else None,
+                        "service": tags.get("k8s-azure-service") or tags.get("service"),
+                        "port": r.at(rule, "frontendPort"),
+                    }
+                )
+    if exposed:
+        services = sorted({str(e["service"] or e["publicIP"]) for e in exposed})
+        return failed(f"Services exposed on public load balancer IPs: {', '.join(services)}.", exposed=exposed)
+    return passed("The kubernetes load balancer serves no rule on a public frontend besides outbound.", exposed=[])
+
+
+@control(
+    CONTROLS,
+    id="AKS.ManagedIngress",
+    title="Ingress goes through a managed ingress (Application Gateway or app routing)",
+    section="3.3",
+    severity=Severity.INFORMATIONAL,
+    rationale="""The seed wants ingress behind a WAF; the Application Gateway ingress controller and the
+    managed app routing add-on are the ingress paths ARM can see.""",
+    remediation="az aks enable-addons -g <rg> -n <cluster> -a ingress-appgw --appgw-id <application-gateway-id>",
+    references=("https://learn.microsoft.com/azure/application-gateway/ingress-controller-overview",),
+)
+def managed_ingress(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    agic = r.addon_enabled(t.data, "ingressApplicationGateway")
+    routing = r.flag(t.data, "ingressProfile.webAppRouting.enabled")
+    if agic or routing:
+        kind = "Application Gateway ingress controller" if agic else "app routing (managed NGINX)"
+        return passed(f"Managed ingress: {kind}.", ingressApplicationGateway=agic, webAppRouting=routing)
+    return unknown(
+        "No managed ingress enabled; a self-managed ingress controller cannot be seen from ARM.",
+        ingressApplicationGateway=agic,
+        webAppRouting=routing,
+    )
+
+
+@control(
+    CONTROLS,
+    id="AKS.HttpApplicationRoutingDisabled",
+    title="The HTTP application routing add-on is off",
+    section="beyond",
+    severity=Severity.MEDIUM,
+    rationale="""HTTP application routing publishes services on public DNS without TLS and is not meant for
+    production; it is retired in favour of app routing.""",
+    remediation="az aks disable-addons -g <rg> -n <cluster> -a http_application_routing",
+    references=("https://learn.microsoft.com/azure/aks/http-application-routing",),
+)
+def http_app_routing(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    on = r.addon_enabled(t.data, "httpApplicationRouting")
+    return check(
+        not on,
+        "HTTP application routing is off.",
+        "The HTTP application routing add-on is enabled.",
+        httpApplicationRouting=on,
+    )
+
+
+def _firewall_ips(fw: Doc) -> set[str]:
+    found = {r.text(c, "privateIPAddress") for c in r.items(fw.data, "ipConfigurations")}
+    found.add(r.text(fw.data, "hubIPAddresses.privateIPAddress"))
+    return {ip for ip in found if ip}
+
+
+@control(
+    CONTROLS,
+    id="AKS.EgressThroughFirewall",
+    title="Egress leaves through a firewall (userDefinedRouting)",
+    section="3.4",
+    severity=Severity.HIGH,
+    rationale="""With outboundType userDefinedRouting and a default route to Azure Firewall, every connection
+    the cluster makes to the internet is filtered and logged; a compromised pod cannot reach arbitrary hosts.""",
+    remediation="""Route 0.0.0.0/0 from the node subnets to the firewall, then switch the outbound type:
+az network route-table route create -g <rg> --route-table-name <rt> -n default --address-prefix 0.0.0.0/0 --next-hop-type VirtualAppliance --next-hop-ip-address <firewall-private-ip>
+az aks update -g <rg> -n <cluster> --outbound-type userDefinedRouting""",
+    references=(
+        "https://learn.microsoft.com/azure/aks/limit-egress-traffic",
+        "https://learn.microsoft.com/azure/aks/egress-outboundtype",
+    ),
+)
+def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    outbound = r.text(t.data, "networkProfile.outboundType") or "loadBalancer"
+    if r.one_of(outbound, "none", "block"):
+        return passed(f"Network-isolated cluster (outboundType {outbound}): no internet egress.", outboundType=outbound)
+    if not r.same(outbound, "userDefinedRouting"):
+        return failed(f"Egress is not routed through a firewall (outboundType {outbound}).", outboundType=outbound)
+    if not ctx.pools:
+        return unknown("The document lists no node pools (partial document?).", outboundType=outbound)
+    subnets = ctx.node_subnets
+    if not subnets:
+        return unknown("No node subnet in the document to check routes for.", outboundType=outbound)
+    firewalls = ctx.firewalls()
+    fw_ips = {ip: fw.name for fw in firewalls for ip in _firewall_ips(fw)}
+    routes: dict[str, Any] = {}
+    missing: list[str] = []
+    bad: list[str] = []
+    for sid in subnets:
+        subnet = ctx.use(sid)
+        if subnet is None:
+            missing.append(f"subnet {sid}")
+            continue
+        rt_id = r.text(subnet.data, "routeTable.id")
+        if not rt_id:
+            bad.append(f"{subnet.name} has no route table")
+            routes[subnet.name] = None
+            continue
+        table = ctx.use(rt_id)
+        if table is None:
+            missing.append(f"route table {rt_id}")
+            continue
+        default = [
+            rt for rt in r.items(table.data, "routes") if r.text(rt, "addressPrefix") in ("0.0.0.0/0", "default")
+        ]
+        if not default:
+            bad.append(f"route table {table.name} has no 0.0.0.0/0 route")
+            routes[subnet.name] = {"routeTable": table.name, "default": None}
+            continue
+        hop = r.text(default[0], "nextHopType")
+        ip = r.text(default[0], "nextHopIpAddress")
+        routes[subnet.name] = {"routeTable": table.name, "nextHopType": hop, "nextHopIpAddress": ip}
+        if not r.one_of(hop, "VirtualAppliance", "VirtualApplianceEcmp"):
+            bad.append(f"{table.name} sends 0.0.0.0/0 to {hop}, not to an appliance")
+        elif firewalls and ip not in fw_ips:
+            bad.append(f"{table.name} sends 0.0.0.0/0 to {ip}, which is not an Azure Firewall in scope")
+        elif firewalls:
+            routes[subnet.name]["firewall"] = fw_ips[ip or ""]
+    evidence: dict[str, Any] = {"outboundType": outbound, "routes": routes, "firewallsInScope": sorted(fw_ips)}
+    if bad:
+        return failed("; ".join(bad) + ".", **evidence)
+    if missing:
+        return unknown(f"Could not read {', '.join(missing)}.", **evidence)
+    if not firewalls:
+        return passed(
+            "Default routes go to a virtual appliance (no Azure Firewall in scope to confirm it).", **evidence
+        )
+    return passed("Every node subnet routes 0.0.0.0/0 to an Azure Firewall.", **evidence)
+
+
+@control(
+    CONTROLS,
+    id="AKS.PrivateClusterNoPublicEgress",
+    title="A private cluster has no public egress IP",
+    section="3.4",
+    severity=Severity.HIGH,
+    rationale="""A private cluster with outbound type loadBalancer or managedNATGateway still gets a public
+    egress IP that Azure creates for it; egress should go through your firewall or NAT instead.""",
+    remediation="az aks update -g <rg> -n <cluster> --outbound-type userDefinedRouting",
+    references=("https://learn.microsoft.com/azure/aks/egress-outboundtype",),
+)
+def private_no_public_egress(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    if not is_private(t):
+        return not_applicable("Not a private cluster.", enablePrivateCluster=False)
+    outbound = r.text(t.data, "networkProfile.outboundType") or "loadBalancer"
+    return check(
+        not r.one_of(outbound, "loadBalancer", "managedNATGateway"),
+        f"Private cluster egress uses {outbound}, with no public egress IP created by AKS.",
+        f"Private cluster with outboundType {outbound}, which creates a public egress IP.",
+        outboundType=outbound,
+    )

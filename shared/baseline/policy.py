@@ -1,0 +1,272 @@
+"""4.x, 5.0 and 6.2: Azure Policy add-on, assignments and compliance; secrets and workload identity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.baseline import control
+from shared.baseline import read as r
+from shared.baseline.verdicts import check, failed, passed, unknown
+from shared.context import Context, PolicyAssignment
+from shared.documents import Doc
+from shared.model import Control, Severity, Verdict
+
+CONTROLS: list[Control] = []
+
+RUN_AS_NON_ROOT = "f06ddb64-5fa3-4b77-b166-acb36f7f6042"
+NO_PRIVILEGED = "95edb821-ddaf-4404-9732-666045e056b4"
+NO_DEFAULT_NAMESPACE = "9f061a12-e40d-4183-a00e-171812443373"
+AUTHORIZED_IPS = "0e246bcf-5f6f-4f87-bc6f-775d4712c7ea"
+ALLOWED_IMAGES = "febd0533-8e55-448f-b837-bd0e06f16469"
+RESTRICTED_INITIATIVE = "42b8ef37-b724-4e24-bbc8-7a7708edfe00"
+ADDON_OFF = "assigned, but not enforced: the Azure Policy add-on is disabled"
+POLICY_DOC = "https://learn.microsoft.com/azure/aks/use-azure-policy"
+
+
+def _policy_addon(t: Doc) -> bool:
+    return r.addon_enabled(t.data, "azurepolicy")
+
+
+def _effective(assignments: list[PolicyAssignment]) -> list[PolicyAssignment]:
+    return [a for a in assignments if a.enforced and not r.same(a.effect, "Disabled")]
+
+
+def assigned(
+    t: Doc,
+    ctx: Context,
+    definitions: dict[str, str],
+    in_cluster: bool,
+    extra: Any = None,
+) -> Verdict:
+    """Pass when every definition (guid -> label) is assigned, enforced, to a scope holding the target.
+
+    ``extra`` may further filter the effective assignments of a definition (e.g. a
+    required parameter); ``in_cluster`` policies also need the add-on to act.
+    """
+    if not ctx.policy_read():
+        return unknown("Policy assignments for the cluster's subscription were not read.")
+    evidence: dict[str, Any] = {}
+    missing: list[str] = []
+    not_enforced: list[str] = []
+    for guid, label in definitions.items():
+        found = ctx.assignments_of(guid)
+        evidence[label] = [a.evidence() for a in found]
+        good = _effective(found)
+        if extra is not None:
+            good = [a for a in good if extra(a)]
+        if good:
+            continue
+        if found and not _effective(found):
+            not_enforced.append(f"{label} (enforcementMode DoNotEnforce or effect Disabled)")
+        else:
+            missing.append(label)
+    if missing or not_enforced:
+        parts = []
+        if missing:
+            parts.append(f"not assigned: {', '.join(missing)}")
+        if not_enforced:
+            parts.append(f"assigned but not enforced: {', '.join(not_enforced)}")
+        return failed("Policy " + "; ".join(parts) + ".", assignments=evidence)
+    if in_cluster and not _policy_addon(t):
+        return failed(f"Policy {ADDON_OFF}.", assignments=evidence, azurepolicy=False)
+    return passed(f"Assigned and enforced: {', '.join(definitions.values())}.", assignments=evidence)
+
+
+@control(
+    CONTROLS,
+    id="AKS.AzurePolicyAddon",
+    title="The Azure Policy add-on enforces policies inside the cluster",
+    section="4.1",
+    severity=Severity.HIGH,
+    rationale="""The Azure Policy add-on (Gatekeeper) is what enforces pod-level policies such as non-root
+    containers, allowed images and namespaces; without it those assignments do nothing.""",
+    remediation="az aks enable-addons -g <rg> -n <cluster> -a azure-policy",
+    references=(POLICY_DOC,),
+)
+def policy_addon(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    on = _policy_addon(t)
+    return check(on, "The Azure Policy add-on is enabled.", "The Azure Policy add-on is not enabled.", azurepolicy=on)
+
+
+@control(
+    CONTROLS,
+    id="AKS.NonRootPolicy",
+    title="Policy keeps containers from running as root or privileged",
+    section="4.1",
+    severity=Severity.HIGH,
+    rationale="""A container running as root, or privileged, is one kernel bug away from the node. Azure Policy
+    (approved user and group ids with MustRunAsNonRoot, and no privileged containers) blocks them at
+    admission.""",
+    remediation="""az policy assignment create -n k8s-restricted --scope <cluster-or-subscription-id> --policy-set-definition 42b8ef37-b724-4e24-bbc8-7a7708edfe00 --params '{"effect":{"value":"Deny"}}'""",
+    references=(
+        "https://learn.microsoft.com/azure/aks/use-azure-policy",
+        "https://learn.microsoft.com/azure/governance/policy/samples/built-in-initiatives#kubernetes",
+    ),
+)
+def non_root_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    return assigned(
+        t,
+        ctx,
+        {RUN_AS_NON_ROOT: "approved user and group ids (MustRunAsNonRoot)", NO_PRIVILEGED: "no privileged containers"},
+        in_cluster=True,
+    )
+
+
+@control(
+    CONTROLS,
+    id="AKS.KeyVaultSecretsProvider",
+    title="Secrets come from Key Vault through the Secrets Store CSI driver",
+    section="4.2",
+    severity=Severity.MEDIUM,
+    rationale="""Secrets kept in Key Vault are access-controlled, audited and rotated centrally; the Secrets
+    Store CSI driver mounts them into pods instead of storing them as Kubernetes secrets.""",
+    remediation="az aks enable-addons -g <rg> -n <cluster> -a azure-keyvault-secrets-provider --enable-secret-rotation",
+    references=("https://learn.microsoft.com/azure/aks/csi-secrets-store-driver",),
+)
+def keyvault_csi(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    on = r.addon_enabled(t.data, "azureKeyvaultSecretsProvider")
+    profile = r.addon(t.data, "azureKeyvaultSecretsProvider") or {}
+    rotation = r.flag(profile, "config.enableSecretRotation")
+    if not on:
+        return failed("The Key Vault secrets provider add-on is not enabled.", enabled=False)
+    note = "with secret rotation" if rotation else "without secret rotation"
+    return passed(f"The Key Vault secrets provider is enabled, {note}.", enabled=True, enableSecretRotation=rotation)
+
+
+@control(
+    CONTROLS,
+    id="AKS.WorkloadIdentity",
+    title="Workload identity is enabled",
+    section="4.3",
+    severity=Severity.MEDIUM,
+    rationale="""Workload identity lets pods use Entra ID identities through federated tokens, with no secret in
+    the cluster; it replaces the deprecated pod-managed identity.""",
+    remediation="az aks update -g <rg> -n <cluster> --enable-oidc-issuer --enable-workload-identity",
+    references=("https://learn.microsoft.com/azure/aks/workload-identity-overview",),
+)
+def workload_identity(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    wi = r.flag(t.data, "securityProfile.workloadIdentity.enabled")
+    oidc = r.flag(t.data, "oidcIssuerProfile.enabled")
+    missing = [name for name, v in (("workload identity", wi), ("OIDC issuer", oidc)) if v is not True]
+    return check(
+        not missing,
+        "Workload identity and the OIDC issuer are enabled.",
+        f"Not enabled: {', '.join(missing)}.",
+        workloadIdentity=wi,
+        oidcIssuer=oidc,
+    )
+
+
+@control(
+    CONTROLS,
+    id="AKS.NoPodIdentity",
+    title="Deprecated pod-managed identity is off",
+    section="4.3",
+    severity=Severity.LOW,
+    rationale="""Pod-managed identity (aad-pod-identity) is deprecated and intercepts IMDS traffic on every node;
+    use workload identity.""",
+    remediation="az aks update -g <rg> -n <cluster> --disable-pod-identity",
+    references=("https://learn.microsoft.com/azure/aks/use-azure-ad-pod-identity",),
+)
+def no_pod_identity(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    on = r.flag(t.data, "podIdentityProfile.enabled")
+    return check(
+        on is not True,
+        "Pod-managed identity is not enabled.",
+        "Deprecated pod-managed identity is enabled.",
+        podIdentityProfile=on,
+    )
+
+
+@control(
+    CONTROLS,
+    id="AKS.DefaultNamespacePolicy",
+    title="Policy keeps workloads out of the default namespace",
+    section="4.4",
+    severity=Severity.LOW,
+    rationale="""Workloads in their own namespaces get their own RBAC, quotas and network policies; the default
+    namespace is where everything ends up unprotected.""",
+    remediation="az policy assignment create -n k8s-no-default-ns --scope <cluster-or-subscription-id> --policy 9f061a12-e40d-4183-a00e-171812443373",
+    references=(POLICY_DOC,),
+)
+def default_namespace_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    return assigned(t, ctx, {NO_DEFAULT_NAMESPACE: "no workloads in the default namespace"}, in_cluster=True)
+
+
+@control(
+    CONTROLS,
+    id="AKS.PolicyCompliance",
+    title="No Kubernetes policy assigned to the cluster reports NonCompliant",
+    section="beyond",
+    severity=Severity.MEDIUM,
+    rationale="""Policy compliance states are how facts from inside the cluster (a container running as root, a
+    workload in the default namespace) reach the monitor without Kubernetes credentials.""",
+    remediation="az policy state list --resource <cluster-id> --filter \"complianceState eq 'NonCompliant'\" -o table",
+    references=("https://learn.microsoft.com/azure/governance/policy/how-to/get-compliance-data",),
+)
+def policy_compliance(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    states = ctx.policy_states()
+    if states is None:
+        return unknown("Azure Policy compliance states for the cluster are not available.")
+    bad = [s for s in states if r.same(r.text(s.data, "complianceState"), "NonCompliant")]
+    listed = [
+        {
+            "policyDefinitionId": r.text(s.data, "policyDefinitionId"),
+            "policyAssignmentId": r.text(s.data, "policyAssignmentId"),
+            "reference": r.text(s.data, "policyDefinitionReferenceId"),
+        }
+        for s in bad
+    ]
+    return check(
+        not bad,
+        f"All {len(states)} policy states for the cluster are compliant.",
+        f"{len(bad)} policy state(s) for the cluster are NonCompliant.",
+        states=len(states),
+        nonCompliant=listed,
+    )
+
+
+@control(
+    CONTROLS,
+    id="AKS.AuthorizedIPRangesPolicy",
+    title="Policy audits authorized IP ranges on clusters",
+    section="5.0",
+    severity=Severity.LOW,
+    rationale="""The seed's governance example: assigning "Authorized IP ranges should be defined on Kubernetes
+    Services" keeps every new cluster in line, not only the ones someone checked.""",
+    remediation="az policy assignment create -n aks-authorized-ips --scope <subscription-id> --policy 0e246bcf-5f6f-4f87-bc6f-775d4712c7ea",
+    references=("https://learn.microsoft.com/azure/aks/policy-reference",),
+)
+def authorized_ips_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    return assigned(t, ctx, {AUTHORIZED_IPS: "authorized IP ranges should be defined"}, in_cluster=False)
+
+
+def _has_image_regex(a: PolicyAssignment) -> bool:
+    for name, value in a.parameters.items():
+        if name.lower().endswith("allowedcontainerimagesregex") and isinstance(value, dict):
+            regex = value.get("value")
+            if isinstance(regex, str) and regex.strip():
+                return True
+    return False
+
+
+@control(
+    CONTROLS,
+    id="AKS.AllowedImagesPolicy",
+    title="Policy admits only images from trusted registries",
+    section="6.2",
+    severity=Severity.MEDIUM,
+    rationale="""Restricting images to your own registries (with a non-empty allowedContainerImagesRegex) keeps
+    unscanned images from public registries out of the cluster.""",
+    remediation="""az policy assignment create -n k8s-allowed-images --scope <cluster-or-subscription-id> --policy febd0533-8e55-448f-b837-bd0e06f16469 --params '{"allowedContainerImagesRegex":{"value":"^myregistry\\\\.azurecr\\\\.io/.+$"},"effect":{"value":"Deny"}}'""",
+    references=(POLICY_DOC,),
+)
+def allowed_images_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    return assigned(
+        t,
+        ctx,
+        {ALLOWED_IMAGES: "only allowed images (allowedContainerImagesRegex)"},
+        in_cluster=True,
+        extra=_has_image_regex,
+    )

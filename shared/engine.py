@@ -1,0 +1,250 @@
+"""Evaluate targets against the catalog: verdicts, exemptions, finding records, score.
+
+This is the one place a Finding is made. The CLI calls it on files; the event
+pipeline calls it on documents read from ARM. It does no I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from shared import ids
+from shared.baseline.read import BadValue
+from shared.baseline.registry import BASELINE_VERSION, CATALOG
+from shared.config import Config, ConfigError, Exemption, parse_date
+from shared.context import T_CLUSTER, T_PRICING, T_REGISTRY, Context
+from shared.documents import Doc, Estate, estate_from_payloads
+from shared.model import Control, Finding, Status, TargetKind, TargetResult, Verdict
+from shared.versions import CalendarSource, VersionSource
+
+log = logging.getLogger(__name__)
+
+T_SUBSCRIPTION = "microsoft.resources/subscriptions"
+EXEMPT_TAG = "compliance-exempt"
+EXEMPT_UNTIL_TAG = "compliance-exempt-until"
+_NAMESPACE = uuid.UUID("6f1d3c9e-5a0b-4c1e-9b7a-2e4f8d6c1a30")
+
+# A document with none of these keys is a stub (an id and a type, a Resource Graph
+# projection) and cannot be judged: every control reports Unknown instead of guessing.
+_CORE_KEYS = {
+    T_CLUSTER: (
+        "kubernetesversion",
+        "currentkubernetesversion",
+        "agentpoolprofiles",
+        "provisioningstate",
+        "enablerbac",
+    ),
+    T_REGISTRY: ("sku", "loginserver", "adminuserenabled", "provisioningstate"),
+}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Why and when an evaluation ran; copied into every finding."""
+
+    trigger: str = "Manual"
+    event_type: str = ""
+    event_id: str = ""
+    correlation_id: str = ""
+    changed_by: str = ""
+
+
+def targets_of(estate: Estate) -> list[Doc]:
+    """Clusters, registries and the subscriptions they (or Defender pricings) live in."""
+    targets = estate.of_type(T_CLUSTER) + estate.of_type(T_REGISTRY)
+    subs: dict[str, Doc] = {d.key: d for d in estate.of_type(T_SUBSCRIPTION)}
+    for d in [*targets, *estate.of_type(T_PRICING)]:
+        sub = d.rid.subscription
+        key = ids.subscription_id(sub)
+        if sub and key not in subs:
+            subs[key] = Doc({"id": key, "name": sub}, key, key, T_SUBSCRIPTION, d.origin, embedded=True)
+    return targets + sorted(subs.values(), key=lambda d: d.key)
+
+
+def _kind(doc: Doc) -> TargetKind | None:
+    try:
+        return TargetKind(doc.type)
+    except ValueError:
+        return None
+
+
+def _display_resource_group(resource_id: str) -> str:
+    parts = resource_id.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() == "resourcegroups":
+            return parts[i + 1]
+    return ""
+
+
+def _display_name(doc: Doc) -> str:
+    if doc.type == T_SUBSCRIPTION:
+        for key in ("displayname", "name"):
+            value = doc.data.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return doc.name
+
+
+def _tag_exemption(doc: Doc, control_id: str, on: date) -> tuple[Exemption | None, str]:
+    """The tag exemption for a control, and a note when one exists but does not apply."""
+    tags = doc.tags
+    listed = tags.get(EXEMPT_TAG)
+    if not isinstance(listed, str):
+        return None, ""
+    wanted = {c.strip().lower() for c in listed.split(",") if c.strip()}
+    if control_id.lower() not in wanted and "*" not in wanted:
+        return None, ""
+    until_raw = tags.get(EXEMPT_UNTIL_TAG)
+    try:
+        until = parse_date(until_raw, EXEMPT_UNTIL_TAG)
+    except ConfigError:
+        return None, f"tag {EXEMPT_UNTIL_TAG}={until_raw!r} is not a date, so the tag exemption is not applied"
+    exemption = Exemption(control_id, doc.id, f"tag {EXEMPT_TAG}={listed}", until, source="tag")
+    if not exemption.active(on):
+        return None, f"tag exemption expired on {until}"
+    return exemption, ""
+
+
+def _exemption(doc: Doc, control: Control, config: Config, on: date) -> tuple[Exemption | None, list[str]]:
+    notes: list[str] = []
+    for ex in config.exemptions:
+        if ex.control not in ("*", control.id) or not ids.scope_contains(ex.scope, doc.id):
+            continue
+        if ex.active(on):
+            return ex, notes
+        notes.append(f"configured exemption expired on {ex.expires}")
+    tagged, note = _tag_exemption(doc, control.id, on)
+    if note:
+        notes.append(note)
+    return tagged, notes
+
+
+def judge(control: Control, doc: Doc, ctx: Context, params: Mapping[str, Any]) -> Verdict:
+    """Run one control; malformed input and bugs become Unknown, never Pass, never a crash."""
+    core = _CORE_KEYS.get(doc.type)
+    if core and not any(doc.data.get(k) is not None for k in core):
+        return Verdict(
+            Status.UNKNOWN,
+            f"The document has no {doc.type.rsplit('/', 1)[-1]} properties (partial document: {doc.origin}).",
+            {},
+        )
+    try:
+        return control.check(doc, ctx, params)
+    except BadValue as exc:
+        return Verdict(Status.UNKNOWN, f"Cannot judge: {exc}.", {"property": exc.path})
+    except Exception as exc:  # a bug in one control must not hide the other verdicts
+        log.exception("control %s failed on %s", control.id, doc.id)
+        return Verdict(Status.UNKNOWN, f"Internal error while evaluating: {type(exc).__name__}.", {})
+
+
+def score(findings: Iterable[Finding], catalog: Mapping[str, Control]) -> float | None:
+    total = passed = 0
+    for f in findings:
+        if f.Status not in (Status.PASS, Status.FAIL, Status.UNKNOWN):
+            continue
+        weight = catalog[f.ControlId.lower()].severity.weight
+        total += weight
+        if f.Status == Status.PASS:
+            passed += weight
+    return round(100.0 * passed / total, 1) if total else None
+
+
+def evaluate_target(
+    doc: Doc,
+    estate: Estate,
+    *,
+    config: Config | None = None,
+    now: datetime | None = None,
+    read_at: datetime | None = None,
+    versions: VersionSource | None = None,
+    controls: Sequence[Control] | None = None,
+    previous: Mapping[str, str] | None = None,
+    provenance: Provenance | None = None,
+) -> TargetResult:
+    config = config or Config()
+    now = now or datetime.now(UTC)
+    read_at = read_at or now
+    provenance = provenance or Provenance()
+    previous = previous or {}
+    kind = _kind(doc)
+    chosen = [c for c in (controls or CATALOG) if c.target == kind and c.id not in config.disabled]
+    ctx = Context(doc, estate, now, versions or CalendarSource())
+    parsed = doc.rid
+    evaluation_id = str(uuid.uuid5(_NAMESPACE, f"{doc.key}|{read_at.isoformat()}|{BASELINE_VERSION}"))
+    findings = []
+    for control in chosen:
+        params = config.params_for(control.id, control.defaults())
+        verdict = judge(control, doc, ctx, params)
+        status, reason, evidence = verdict.status, verdict.reason, dict(verdict.evidence)
+        exemption, notes = _exemption(doc, control, config, now.date())
+        if notes:
+            evidence["exemptionNotes"] = notes
+        if exemption is not None and status != Status.NOT_APPLICABLE:
+            evidence = {
+                "exemption": {
+                    "source": exemption.source,
+                    "reason": exemption.reason,
+                    "expires": exemption.expires.isoformat() if exemption.expires else None,
+                    "scope": exemption.scope,
+                },
+                "wouldBe": status.value,
+                "wouldBeReason": reason,
+                **evidence,
+            }
+            until = f" until {exemption.expires}" if exemption.expires else ""
+            reason = f"Exempt{until} ({exemption.reason}); would be {status.value}: {reason}"
+            status = Status.EXEMPT
+        prev = previous.get(control.id, "")
+        findings.append(
+            Finding(
+                TimeGenerated=now,
+                EvaluationId=evaluation_id,
+                RecordId=str(uuid.uuid5(_NAMESPACE, f"{evaluation_id}|{control.id}")),
+                ResourceId=doc.id,
+                ResourceType=doc.type,
+                ResourceName=_display_name(doc),
+                SubscriptionId=parsed.subscription,
+                ResourceGroup=_display_resource_group(doc.id),
+                Location=doc.location,
+                ControlId=control.id,
+                ControlTitle=control.title,
+                Section=control.section,
+                Severity=control.severity.value,
+                Status=status.value,
+                PreviousStatus=prev,
+                Changed=bool(prev) and prev != status.value,
+                Reason=reason,
+                Evidence=evidence,
+                Remediation=control.remediation,
+                Trigger=provenance.trigger,
+                EventType=provenance.event_type,
+                EventId=provenance.event_id,
+                CorrelationId=provenance.correlation_id,
+                ChangedBy=provenance.changed_by,
+                SourceReadAt=read_at,
+                BaselineVersion=BASELINE_VERSION,
+            )
+        )
+    by_id = {c.id.lower(): c for c in CATALOG}
+    return TargetResult(
+        resource_id=doc.id,
+        resource_type=doc.type,
+        name=_display_name(doc),
+        findings=tuple(findings),
+        score=score(findings, by_id),
+        related_ids=frozenset(ctx.used - {doc.key}),
+    )
+
+
+def evaluate_estate(estate: Estate, **kwargs: Any) -> list[TargetResult]:
+    return [evaluate_target(doc, estate, **kwargs) for doc in targets_of(estate)]
+
+
+def evaluate_documents(payloads: Iterable[Any], **kwargs: Any) -> list[TargetResult]:
+    """Evaluate every target in parsed JSON payloads (any envelope), each with the others as context."""
+    return evaluate_estate(estate_from_payloads(payloads), **kwargs)
