@@ -165,11 +165,8 @@ class Context:
         return any(self.read(T_ROLE, sub) for sub in sorted(subscriptions))
 
     def role_assignments_for(self, principal_id: str) -> list[Doc]:
-        out = []
-        for d in self.estate.of_type(T_ROLE):
-            if read.same(d.data.get("principalid"), principal_id):
-                self.used.add(d.key)
-                out.append(d)
+        out = self.estate.by_field(T_ROLE, "principalId", principal_id)
+        self.used.update(d.key for d in out)
         return out
 
     # --- policy ---------------------------------------------------------------------
@@ -240,7 +237,7 @@ class Context:
         self.used.add(self.target.key)
         if not self.estate.was_read(POLICY_STATES, self.target.key):
             return None
-        return [d for d in self.estate.of_type(POLICY_STATES) if ids.norm(d.id) == self.target.key]
+        return self.estate.by_field(POLICY_STATES, "resourceId", self.target.id)
 
     # --- monitoring and Defender -------------------------------------------------------
     def diagnostic_settings(self) -> list[Doc]:

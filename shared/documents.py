@@ -171,6 +171,7 @@ class Estate:
     _children: dict[str, list[Doc]] = field(default_factory=lambda: defaultdict(list))
     _by_rg: dict[tuple[str, str, str], list[Doc]] = field(default_factory=lambda: defaultdict(list))
     _coverage: set[tuple[str, str]] = field(default_factory=set)
+    _field_index: dict[tuple[str, str], dict[str, list[Doc]]] = field(default_factory=dict)
 
     # --- building -----------------------------------------------------------------
     def add_payload(self, payload: Any, origin: str) -> int:
@@ -222,6 +223,7 @@ class Estate:
             self._by_rg_remove(existing)
         self.docs[doc.key] = doc
         self._by_type[doc.type].append(doc)
+        self._field_index.clear()
         if doc.type == POLICY_STATES:
             self._coverage.add((POLICY_STATES, ids.norm(doc.id)))
             return
@@ -249,6 +251,23 @@ class Estate:
 
     def of_type(self, resource_type: str) -> list[Doc]:
         return list(self._by_type.get(resource_type, ()))
+
+    def by_field(self, resource_type: str, field_name: str, value: str) -> list[Doc]:
+        """Documents of a type whose top-level ``field_name`` equals ``value`` (case-insensitive).
+
+        Built once per (type, field) on first use, so that per-target lookups such as
+        "role assignments of this principal" stay O(1) in estates of thousands.
+        """
+        key = (resource_type, field_name.lower())
+        index = self._field_index.get(key)
+        if index is None:
+            index = defaultdict(list)
+            for d in self._by_type.get(resource_type, ()):
+                v = d.data.get(key[1])
+                if isinstance(v, str):
+                    index[ids.norm(v) if v.startswith("/") else v.lower()].append(d)
+            self._field_index[key] = index
+        return list(index.get(ids.norm(value) if value.startswith("/") else value.lower(), ()))
 
     def children(self, parent_id: str, resource_type: str | None = None) -> list[Doc]:
         kids = self._children.get(ids.norm(parent_id), [])

@@ -6,6 +6,7 @@ pipeline calls it on documents read from ARM. It does no I/O.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,12 +16,12 @@ from typing import Any
 
 from shared import ids
 from shared.baseline.read import BadValue
-from shared.baseline.registry import BASELINE_VERSION, CATALOG
+from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
 from shared.config import Config, ConfigError, Exemption, parse_date
 from shared.context import T_CLUSTER, T_PRICING, T_REGISTRY, Context
 from shared.documents import Doc, Estate, estate_from_payloads
 from shared.model import Control, Finding, Status, TargetKind, TargetResult, Verdict
-from shared.versions import CalendarSource, VersionSource
+from shared.versions import VersionSource, default_source
 
 log = logging.getLogger(__name__)
 
@@ -173,9 +174,10 @@ def evaluate_target(
     previous = previous or {}
     kind = _kind(doc)
     chosen = [c for c in (controls or CATALOG) if c.target == kind and c.id not in config.disabled]
-    ctx = Context(doc, estate, now, versions or CalendarSource())
-    parsed = doc.rid
+    ctx = Context(doc, estate, now, versions or default_source())
     evaluation_id = str(uuid.uuid5(_NAMESPACE, f"{doc.key}|{read_at.isoformat()}|{BASELINE_VERSION}"))
+    # Per-target values, worked out once rather than per finding.
+    name, subscription, group = _display_name(doc), doc.rid.subscription, _display_resource_group(doc.id)
     findings = []
     for control in chosen:
         params = config.params_for(control.id, control.defaults())
@@ -204,12 +206,12 @@ def evaluate_target(
             Finding(
                 TimeGenerated=now,
                 EvaluationId=evaluation_id,
-                RecordId=str(uuid.uuid5(_NAMESPACE, f"{evaluation_id}|{control.id}")),
+                RecordId=hashlib.blake2b(f"{evaluation_id}|{control.id}".encode(), digest_size=16).hexdigest(),
                 ResourceId=doc.id,
                 ResourceType=doc.type,
-                ResourceName=_display_name(doc),
-                SubscriptionId=parsed.subscription,
-                ResourceGroup=_display_resource_group(doc.id),
+                ResourceName=name,
+                SubscriptionId=subscription,
+                ResourceGroup=group,
                 Location=doc.location,
                 ControlId=control.id,
                 ControlTitle=control.title,
@@ -230,13 +232,12 @@ def evaluate_target(
                 BaselineVersion=BASELINE_VERSION,
             )
         )
-    by_id = {c.id.lower(): c for c in CATALOG}
     return TargetResult(
         resource_id=doc.id,
         resource_type=doc.type,
-        name=_display_name(doc),
+        name=name,
         findings=tuple(findings),
-        score=score(findings, by_id),
+        score=score(findings, CATALOG_BY_ID),
         related_ids=frozenset(ctx.used - {doc.key}),
     )
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 
+@lru_cache(maxsize=1 << 17)
 def norm(resource_id: str) -> str:
     """The comparison key of an id: lower case, single slashes, no trailing slash."""
     rid = resource_id.strip().lower()

@@ -96,7 +96,7 @@ class Control:
         return {p.name: p.default for p in self.parameters}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Finding:
     """One target x control x evaluation. Field names are the DESIGN.md record."""
 

@@ -85,6 +85,10 @@ class CalendarSource:
         self.minors.sort(key=lambda m: m.minor)
 
     def window(self, location: str, on: date) -> SupportWindow:
+        return self._window(on)
+
+    @lru_cache(maxsize=64)  # noqa: B019 - a handful of calendar instances live for the process
+    def _window(self, on: date) -> SupportWindow:
         released = [m for m in self.minors if m.ga <= on]
         newest_three = {m.minor for m in released[-3:]}
         # A minor is supported until its end-of-life date; where the calendar has none,
@@ -146,6 +150,12 @@ class LiveVersionSource:
             supported=tuple(official),
             lts=tuple(sorted(set(lts))),
         )
+
+
+@lru_cache(maxsize=1)
+def default_source() -> CalendarSource:
+    """The bundled calendar, read once per process."""
+    return CalendarSource()
 
 
 @lru_cache(maxsize=1)

@@ -64,8 +64,9 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
             missing.append(f"NSG {nsg_id}")
             continue
         flows = {}
+        rules = nsg.ordered_rules(group.data)
         for flow in nsg.AKS_FLOWS:
-            access, rule = nsg.decide(group.data, flow)
+            access, rule = nsg.decide(rules, flow)
             flows[flow.label] = f"{access} by {rule}"
             if access != "Allow":
                 broken.append(f"{group.name} on {subnet.name} denies {flow.label} (rule {rule})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from shared.baseline import read as r
@@ -55,6 +56,7 @@ AKS_FLOWS = (
 )
 
 
+@lru_cache(maxsize=4096)
 def _address_matches(prefix: str, endpoint: str) -> bool:
     p = prefix.strip().lower()
     if p in ("*", "any", "0.0.0.0/0", "::/0"):
@@ -116,14 +118,18 @@ def rule_matches(rule: dict[str, Any], flow: Flow) -> bool:
     return src and dst
 
 
-def decide(nsg: dict[str, Any], flow: Flow) -> tuple[str, str]:
-    """(access, rule name) of the rule that decides ``flow``."""
+def ordered_rules(nsg: dict[str, Any]) -> list[dict[str, Any]]:
+    """Custom and default rules in the order Azure applies them (lowest priority number first)."""
     custom = r.items(nsg, "securityRules")
     defaults = r.items(nsg, "defaultSecurityRules") or DEFAULT_RULES
-    rules = sorted(
+    return sorted(
         custom + defaults,
         key=lambda rule: int(r.at(rule, "priority")) if str(r.at(rule, "priority")).isdigit() else 1_000_000,
     )
+
+
+def decide(rules: list[dict[str, Any]], flow: Flow) -> tuple[str, str]:
+    """(access, rule name) of the first rule of ``ordered_rules`` that matches ``flow``."""
     for rule in rules:
         if rule_matches(rule, flow):
             return (r.text(rule, "access") or "Deny").capitalize(), r.text(rule, "name") or "?"

@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers against a baseline measured in the same run."""
