@@ -1974,9 +1974,9 @@ PS_PARAMS = json.dumps({"effect": {"value": "Deny"}, "excludedNamespaces": {"val
 states = [
     # cluster A: everything compliant
     state("aks-payments-prod", A_RG, "aks-pod-security-restricted", PDEF_NONROOT, "Compliant", PSET_RESTRICTED,
-          "AllowedUsersGroups", set_params=PS_PARAMS, def_version="6.2.0", set_version="2.5.0"),
+          "AllowedUsersGroups", assignment_params=PS_PARAMS, set_params=PS_PARAMS, def_version="6.2.0", set_version="2.5.0"),
     state("aks-payments-prod", A_RG, "aks-pod-security-restricted", PDEF_PRIVILEGED, "Compliant", PSET_RESTRICTED,
-          "NoPrivilegedContainers", set_params=PS_PARAMS, def_version="9.3.0", set_version="2.5.0"),
+          "NoPrivilegedContainers", assignment_params=PS_PARAMS, set_params=PS_PARAMS, def_version="9.3.0", set_version="2.5.0"),
     state("aks-payments-prod", A_RG, "aks-allowed-images", PDEF_ALLOWED_IMAGES, "Compliant",
           assignment_params=json.dumps({"allowedContainerImagesRegex": {"value": "^acrpaymentsprod\\.azurecr\\.io/.+$"},
                                         "effect": {"value": "Deny"}}, separators=(",", ":")),
@@ -1987,9 +1987,9 @@ states = [
           assignment_params='{"effect":{"value":"Audit"}}', def_version="2.0.1"),
     # cluster B: a root container in namespace shop (created before the Deny assignment)
     state("aks-web-prod", B_RG, "aks-pod-security-restricted", PDEF_NONROOT, "NonCompliant", PSET_RESTRICTED,
-          "AllowedUsersGroups", set_params=PS_PARAMS, def_version="6.2.0", set_version="2.5.0"),
+          "AllowedUsersGroups", assignment_params=PS_PARAMS, set_params=PS_PARAMS, def_version="6.2.0", set_version="2.5.0"),
     state("aks-web-prod", B_RG, "aks-pod-security-restricted", PDEF_PRIVILEGED, "Compliant", PSET_RESTRICTED,
-          "NoPrivilegedContainers", set_params=PS_PARAMS, def_version="9.3.0", set_version="2.5.0"),
+          "NoPrivilegedContainers", assignment_params=PS_PARAMS, set_params=PS_PARAMS, def_version="9.3.0", set_version="2.5.0"),
     state("aks-web-prod", B_RG, "aks-no-default-namespace", PDEF_DEFAULT_NS, "Compliant", action="audit",
           assignment_params='{"effect":{"value":"audit"}}', def_version="4.2.0"),
     state("aks-web-prod", B_RG, "aks-authorized-ip-ranges", PDEF_AUTH_IPS, "Compliant", action="audit",
