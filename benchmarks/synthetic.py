@@ -30,7 +30,10 @@ def subscription_docs(sub: str, rng: random.Random) -> list[dict[str, Any]]:
             "type": "Microsoft.Security/pricings",
             "properties": {"pricingTier": "Standard", "extensions": [{"name": ext, "isEnabled": "True"}]},
         }
-        for name, ext in (("Containers", "ContainerRegistriesVulnerabilityAssessments"), ("VirtualMachines", "MdeDesignatedSubscription"))
+        for name, ext in (
+            ("Containers", "ContainerRegistriesVulnerabilityAssessments"),
+            ("VirtualMachines", "MdeDesignatedSubscription"),
+        )
     ]
     policies = [
         {

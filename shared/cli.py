@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
@@ -100,7 +101,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not results:
         return _usage(f"no clusters, registries or subscriptions found in {', '.join(args.paths)}")
     if args.format == "table":
-        print(report.render_table(results))
+        # Piped output gets a wide table: reasons are the point of the report.
+        print(report.render_table(results, width=max(100, shutil.get_terminal_size((160, 24)).columns)))
     elif args.format == "json":
         print(report.render_json(results))
     elif args.format == "markdown":

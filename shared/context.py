@@ -86,6 +86,7 @@ class Context:
         self.versions = versions
         self.used: set[str] = set()
         self.rid = ids.parse(target.id)
+        self.excluded_assignments: list[PolicyAssignment] = []  # filled by policy_assignments
 
     # --- generic --------------------------------------------------------------------
     def use(self, resource_id: str) -> Doc | None:
@@ -191,21 +192,19 @@ class Context:
             )
             if not applies:
                 continue
-            if any(ids.scope_contains(ns, self.target.id) for ns in read.texts(d.data, "notScopes")):
-                self.used.add(d.key)
-                continue
             self.used.add(d.key)
             mode = read.text(d.data, "enforcementMode")
-            params = read.mapping(d.data, "parameters") or {}
-            out.append(
-                PolicyAssignment(
-                    doc=d,
-                    scope=scope,
-                    definition_id=read.text(d.data, "policyDefinitionId") or "",
-                    enforced=mode is None or read.same(mode, "Default"),
-                    parameters=params,
-                )
+            assignment = PolicyAssignment(
+                doc=d,
+                scope=scope,
+                definition_id=read.text(d.data, "policyDefinitionId") or "",
+                enforced=mode is None or read.same(mode, "Default"),
+                parameters=read.mapping(d.data, "parameters") or {},
             )
+            if any(ids.scope_contains(ns, self.target.id) for ns in read.texts(d.data, "notScopes")):
+                self.excluded_assignments.append(assignment)
+            else:
+                out.append(assignment)
         return out
 
     def initiative_members(self, set_definition_id: str) -> frozenset[str] | None:
@@ -219,11 +218,15 @@ class Context:
             return frozenset(m for m in members if m)
         return _initiatives().get(guid)
 
-    def assignments_of(self, definition_guid: str) -> list[PolicyAssignment]:
-        """Assignments that assign the definition directly or through an initiative."""
+    def assignments_of(self, definition_guid: str, excluded: bool = False) -> list[PolicyAssignment]:
+        """Assignments that assign the definition directly or through an initiative.
+
+        With ``excluded``, those whose notScopes exclude the target instead.
+        """
         guid = definition_guid.lower()
         out = []
-        for a in self.policy_assignments:
+        applying = self.policy_assignments
+        for a in self.excluded_assignments if excluded else applying:
             did = a.definition_id.lower()
             if "/policydefinitions/" in did and _last_segment(did) == guid:
                 out.append(a)

@@ -212,7 +212,7 @@ def summary_line(results: Sequence[TargetResult]) -> str:
     )
 
 
-def render_table(results: Sequence[TargetResult]) -> str:
+def render_table(results: Sequence[TargetResult], width: int = TABLE_WIDTH) -> str:
     """Plain-text report for a terminal, about 100 columns wide.
 
     Targets worst score first (no score last); within a target failing controls
@@ -228,7 +228,7 @@ def render_table(results: Sequence[TargetResult]) -> str:
     indent = "  "
     gap = "  "
     fixed = len(indent) + status_w + severity_w + control_w + 3 * len(gap)
-    reason_w = max(20, TABLE_WIDTH - fixed)
+    reason_w = max(20, width - fixed)
 
     def row(status: str, severity: str, control: str, reason: str) -> str:
         cells = (
@@ -239,14 +239,14 @@ def render_table(results: Sequence[TargetResult]) -> str:
         )
         return (indent + gap.join(cells)).rstrip()
 
-    rule = "=" * TABLE_WIDTH
+    rule = "=" * width
     lines: list[str] = []
     for result in targets:
         kind = target_short_name(result.resource_type)
         lines.append(rule)
-        lines.append(_truncate(f"{result.name} ({kind})  score {format_score(result.score)}", TABLE_WIDTH))
+        lines.append(_truncate(f"{result.name} ({kind})  score {format_score(result.score)}", width))
         lines.append(result.resource_id)
-        lines.append("-" * TABLE_WIDTH)
+        lines.append("-" * width)
         if not result.findings:
             lines.append(indent + "(no findings)")
             continue
@@ -673,7 +673,7 @@ def catalog_records(controls: Sequence[Control]) -> list[dict[str, Any]]:
     ]
 
 
-def _catalog_table(controls: Sequence[Control], version: str) -> str:
+def _catalog_table(controls: Sequence[Control], version: str, width: int = 160) -> str:
     headers = ("ID", "SEVERITY", "SECTION", "TARGET", "TITLE")
     rows = [
         (
@@ -689,7 +689,7 @@ def _catalog_table(controls: Sequence[Control], version: str) -> str:
 
     def line(cells: Sequence[str]) -> str:
         fixed = "  ".join(cell.ljust(w) for cell, w in zip(cells[:-1], widths, strict=True))
-        room = max(20, TABLE_WIDTH - len(fixed) - 2)
+        room = max(20, width - len(fixed) - 2)
         return (fixed + "  " + _truncate(_one_line(cells[-1]), room)).rstrip()
 
     out = [line(headers), *(line(r) for r in rows)]

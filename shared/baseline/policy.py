@@ -59,6 +59,9 @@ def assigned(
             continue
         if found and not _effective(found):
             not_enforced.append(f"{label} (enforcementMode DoNotEnforce or effect Disabled)")
+        elif not found and (excluded := ctx.assignments_of(guid, excluded=True)):
+            evidence[f"{label}: excluded by notScopes"] = [a.evidence() for a in excluded]
+            missing.append(f"{label} (the assignment's notScopes exclude this cluster)")
         else:
             missing.append(label)
     if missing or not_enforced:
