@@ -11,14 +11,16 @@ import argparse
 import gc
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from benchmarks.synthetic import estate as synthetic_estate
 from shared.documents import Estate
 from shared.engine import evaluate_estate
+from shared.model import TargetResult
 
 
-def _best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+def _best(fn: Callable[[], None], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         gc.collect()
@@ -53,7 +55,7 @@ def main() -> None:
             est.add_payload(p, f"bench[{i}]")
         holder[:] = [est]
 
-    results: list[object] = []
+    results: list[TargetResult] = []
 
     def evaluate() -> None:
         results[:] = evaluate_estate(holder[0], now=now)
@@ -62,7 +64,7 @@ def main() -> None:
     t_fold = _best(fold, args.repeat)
     t_eval = _best(evaluate, args.repeat)
     n = args.clusters
-    findings = sum(len(r.findings) for r in results)  # type: ignore[attr-defined]
+    findings = sum(len(r.findings) for r in results)
     ours = t_fold + t_eval
     rows = [
         ("json.loads (baseline)", t_parse),
