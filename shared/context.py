@@ -130,12 +130,21 @@ class Context:
                         names.append(pool.name)
         return out
 
-    def firewalls(self) -> list[Doc]:
-        docs = self.estate.of_type(T_FIREWALL)
-        for d in docs:
-            self.used.add(d.key)
+    def firewall_ips(self) -> dict[str, Doc]:
+        """Private IP -> Azure Firewall, over every firewall in scope (hubs often sit in another subscription)."""
         self._collection(ids.subscription_id(self.rid.subscription), T_FIREWALL)
-        return docs
+        by_ip: dict[str, Doc] = self.estate.memo("firewall-ips", self._index_firewalls)
+        return by_ip
+
+    def _index_firewalls(self) -> dict[str, Doc]:
+        by_ip: dict[str, Doc] = {}
+        for fw in self.estate.of_type(T_FIREWALL):
+            found = {read.text(c, "privateIPAddress") for c in read.items(fw.data, "ipConfigurations")}
+            found.add(read.text(fw.data, "hubIPAddresses.privateIPAddress"))
+            for ip in found:
+                if ip:
+                    by_ip[ip] = fw
+        return by_ip
 
     @property
     def node_resource_group(self) -> str | None:
@@ -157,10 +166,19 @@ class Context:
 
     # --- role assignments and registries ------------------------------------------
     def registries(self) -> list[Doc]:
-        docs = self.estate.of_type(T_REGISTRY)
-        for d in docs:
-            self.used.add(d.key)
-        return docs
+        self._collection(ids.subscription_id(self.rid.subscription), T_REGISTRY)
+        return self.estate.of_type(T_REGISTRY)
+
+    def registries_within(self, scope: str) -> list[Doc]:
+        """Registries a role assignment at ``scope`` covers (the registry itself, or a scope above it)."""
+        exact = self.estate.get(scope)
+        if exact is not None and exact.type == T_REGISTRY:
+            found = [exact]
+        else:
+            key = ids.norm(scope)
+            found = [d for d in self.estate.of_type(T_REGISTRY) if d.key.startswith(key + "/")]
+        self.used.update(d.key for d in found)
+        return found
 
     def role_assignments_read(self, subscriptions: set[str]) -> bool:
         return any(self.read(T_ROLE, sub) for sub in sorted(subscriptions))
@@ -183,7 +201,10 @@ class Context:
         management-group assignments above that subscription.
         """
         out = []
-        for d in self.estate.of_type(T_POLICY):
+        candidates = self.estate.in_subscription(self.rid.subscription, T_POLICY) + self.estate.in_subscription(
+            "", T_POLICY
+        )
+        for d in candidates:
             marker = "/providers/microsoft.authorization/policyassignments/"
             scope = read.text(d.data, "scope") or (d.id[: d.key.index(marker)] if marker in d.key else "")
             nscope = ids.norm(scope)

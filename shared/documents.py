@@ -21,7 +21,7 @@ import os
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,7 +171,9 @@ class Estate:
     _children: dict[str, list[Doc]] = field(default_factory=lambda: defaultdict(list))
     _by_rg: dict[tuple[str, str, str], list[Doc]] = field(default_factory=lambda: defaultdict(list))
     _coverage: set[tuple[str, str]] = field(default_factory=set)
+    _by_sub: dict[tuple[str, str], list[Doc]] = field(default_factory=lambda: defaultdict(list))
     _field_index: dict[tuple[str, str], dict[str, list[Doc]]] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict)
 
     # --- building -----------------------------------------------------------------
     def add_payload(self, payload: Any, origin: str) -> int:
@@ -224,6 +226,7 @@ class Estate:
         self.docs[doc.key] = doc
         self._by_type[doc.type].append(doc)
         self._field_index.clear()
+        self._memo.clear()
         if doc.type == POLICY_STATES:
             self._coverage.add((POLICY_STATES, ids.norm(doc.id)))
             return
@@ -232,14 +235,18 @@ class Estate:
             self._children[parsed.parent].append(doc)
         if parsed.resource_group:
             self._by_rg[(parsed.subscription, parsed.resource_group, doc.type)].append(doc)
+        self._by_sub[(parsed.subscription, doc.type)].append(doc)
         if parsed.subscription:
             self._coverage.add((doc.type, parsed.subscription))
 
     def _by_rg_remove(self, doc: Doc) -> None:
         parsed = ids.parse(doc.id)
-        bucket = self._by_rg.get((parsed.subscription, parsed.resource_group, doc.type))
-        if bucket and doc in bucket:
-            bucket.remove(doc)
+        for bucket in (
+            self._by_rg.get((parsed.subscription, parsed.resource_group, doc.type)),
+            self._by_sub.get((parsed.subscription, doc.type)),
+        ):
+            if bucket and doc in bucket:
+                bucket.remove(doc)
 
     def mark_read(self, resource_type: str, subscription: str) -> None:
         """Record that a source listed ``resource_type`` in ``subscription``, even if empty."""
@@ -272,6 +279,16 @@ class Estate:
     def children(self, parent_id: str, resource_type: str | None = None) -> list[Doc]:
         kids = self._children.get(ids.norm(parent_id), [])
         return [d for d in kids if resource_type is None or d.type == resource_type]
+
+    def in_subscription(self, subscription: str, resource_type: str) -> list[Doc]:
+        """Documents of a type under a subscription; ``""`` gives those outside any (management groups)."""
+        return list(self._by_sub.get((subscription.lower(), resource_type), ()))
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A value derived from the whole estate, computed once until a document is added."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def in_resource_group(self, subscription: str, resource_group: str, resource_type: str) -> list[Doc]:
         return list(self._by_rg.get((subscription.lower(), resource_group.lower(), resource_type), ()))

@@ -6,6 +6,7 @@ pipeline calls it on documents read from ARM. It does no I/O.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import uuid
@@ -243,7 +244,16 @@ def evaluate_target(
 
 
 def evaluate_estate(estate: Estate, **kwargs: Any) -> list[TargetResult]:
-    return [evaluate_target(doc, estate, **kwargs) for doc in targets_of(estate)]
+    # A batch allocates hundreds of thousands of acyclic records; the cyclic collector
+    # would re-scan the whole estate over and over (a third of the run time at 10,000
+    # clusters) to find nothing. Collection resumes, and catches up, when the batch ends.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return [evaluate_target(doc, estate, **kwargs) for doc in targets_of(estate)]
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def evaluate_documents(payloads: Iterable[Any], **kwargs: Any) -> list[TargetResult]:

@@ -234,12 +234,6 @@ def http_app_routing(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     )
 
 
-def _firewall_ips(fw: Doc) -> set[str]:
-    found = {r.text(c, "privateIPAddress") for c in r.items(fw.data, "ipConfigurations")}
-    found.add(r.text(fw.data, "hubIPAddresses.privateIPAddress"))
-    return {ip for ip in found if ip}
-
-
 @control(
     CONTROLS,
     id="AKS.EgressThroughFirewall",
@@ -267,8 +261,8 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     subnets = ctx.node_subnets
     if not subnets:
         return unknown("No node subnet in the document to check routes for.", outboundType=outbound)
-    firewalls = ctx.firewalls()
-    fw_ips = {ip: fw.name for fw in firewalls for ip in _firewall_ips(fw)}
+    by_ip = ctx.firewall_ips()
+    firewalls = bool(by_ip)
     routes: dict[str, Any] = {}
     missing: list[str] = []
     bad: list[str] = []
@@ -298,11 +292,12 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         routes[subnet.name] = {"routeTable": table.name, "nextHopType": hop, "nextHopIpAddress": ip}
         if not r.one_of(hop, "VirtualAppliance", "VirtualApplianceEcmp"):
             bad.append(f"{table.name} sends 0.0.0.0/0 to {hop}, not to an appliance")
-        elif firewalls and ip not in fw_ips:
+        elif firewalls and ip not in by_ip:
             bad.append(f"{table.name} sends 0.0.0.0/0 to {ip}, which is not an Azure Firewall in scope")
         elif firewalls:
-            routes[subnet.name]["firewall"] = fw_ips[ip or ""]
-    evidence: dict[str, Any] = {"outboundType": outbound, "routes": routes, "firewallsInScope": sorted(fw_ips)}
+            ctx.used.add(by_ip[ip or ""].key)
+            routes[subnet.name]["firewall"] = by_ip[ip or ""].name
+    evidence: dict[str, Any] = {"outboundType": outbound, "routes": routes, "firewallsInScope": len(by_ip)}
     if bad:
         return failed("; ".join(bad) + ".", **evidence)
     if missing:

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from shared import ids
 from shared.baseline import control
 from shared.baseline import read as r
 from shared.baseline.pools import every_pool
@@ -302,10 +301,10 @@ def acr_pull(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         return unknown("Role assignments could not be read, so pull rights are unknown.", kubeletObjectId=kubelet)
     pull_roles = {g.lower() for g in p["pull_roles"]}
     grants = [a for a in ctx.role_assignments_for(kubelet) if _role_guid(a) in pull_roles]
-    pullable = [reg for reg in registries if any(ids.scope_contains(_assignment_scope(a), reg.id) for a in grants)]
+    pullable = list({reg.key: reg for a in grants for reg in ctx.registries_within(_assignment_scope(a))}.values())
     evidence: dict[str, Any] = {
         "kubeletObjectId": kubelet,
-        "registriesInScope": [reg.name for reg in registries],
+        "registriesInScope": len(registries),
         "pullFrom": [reg.name for reg in pullable],
         "assignments": [{"scope": _assignment_scope(a), "role": _role_guid(a)} for a in grants],
     }
