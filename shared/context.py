@@ -190,7 +190,12 @@ class Context:
 
     # --- policy ---------------------------------------------------------------------
     def policy_read(self) -> bool:
-        return self.read(T_POLICY)
+        """Whether the assignments that can apply to the target were read at all.
+
+        Assignments inherited from management groups carry no subscription in their id,
+        so their presence also shows that assignments were listed.
+        """
+        return self.read(T_POLICY) or bool(self.estate.in_subscription("", T_POLICY))
 
     @cached_property
     def policy_assignments(self) -> list[PolicyAssignment]:

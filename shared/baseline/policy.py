@@ -212,6 +212,15 @@ def policy_compliance(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     states = ctx.policy_states()
     if states is None:
         return unknown("Azure Policy compliance states for the cluster are not available.")
+    # Only Kubernetes policies carry facts from inside the cluster; a state that names
+    # another category (Tags, Monitoring, ...) is not this control's business. A state
+    # without a category cannot be told apart and counts, so nothing is passed by omission.
+    states = [
+        s
+        for s in states
+        if r.text(s.data, "policyDefinitionCategory") in (None, "")
+        or r.same(r.text(s.data, "policyDefinitionCategory"), "Kubernetes")
+    ]
     bad = [s for s in states if r.same(r.text(s.data, "complianceState"), "NonCompliant")]
     listed = [
         {
