@@ -34,6 +34,15 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _MAX_DEPTH = 64
 
 
+# Keys a mere reference to a resource carries (az adds resourceGroup to every object
+# with an id); an object with nothing else names a resource without describing it.
+_REFERENCE_KEYS = frozenset({"id", "resourcegroup", "name", "type", "etag"})
+
+
+class TooDeep(ValueError):
+    """A document nested deeper than any real ARM document."""
+
+
 class LoadError(Exception):
     """An input that cannot be read at all (missing file, invalid JSON)."""
 
@@ -57,8 +66,9 @@ def fold(value: Any, found: list[dict[str, Any]] | None = None, depth: int = 0) 
     ``found`` so they can be indexed as documents of their own.
     """
     if depth > _MAX_DEPTH:
-        # Real ARM documents are a dozen levels deep; anything deeper is hostile or broken.
-        return None
+        # Real ARM documents are a dozen levels deep; anything deeper is hostile or broken,
+        # and judging a silently truncated copy could turn missing evidence into a Pass.
+        raise TooDeep(f"nested deeper than {_MAX_DEPTH} levels")
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         props: dict[str, Any] | None = None
@@ -73,7 +83,7 @@ def fold(value: Any, found: list[dict[str, Any]] | None = None, depth: int = 0) 
                 lk = k.lower() if isinstance(k, str) else str(k)
                 if lk not in out or out[lk] is None:
                     out[lk] = fold(v, found, depth + 1) if isinstance(v, (dict, list)) else v
-        if found is not None and depth > 0 and len(out) > 1 and ids.is_arm_id(out.get("id")):
+        if found is not None and depth > 0 and ids.is_arm_id(out.get("id")) and not out.keys() <= _REFERENCE_KEYS:
             found.append(out)
         return out
     if isinstance(value, list):
@@ -186,9 +196,10 @@ class Estate:
                 )
                 continue
             found: list[dict[str, Any]] = []
-            data = fold(item, found)
-            if not isinstance(data, dict):
-                self.problems.append(Problem(where, "skipped: document nested too deeply"))
+            try:
+                data = fold(item, found)
+            except TooDeep as exc:
+                self.problems.append(Problem(where, f"skipped: {exc}"))
                 continue
             if "compliancestate" in data and "resourceid" in data and "id" not in data:
                 key = _policy_state_key(data)

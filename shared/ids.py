@@ -48,54 +48,56 @@ class ResourceId:
 def parse(resource_id: str) -> ResourceId:
     """Parse any ARM id (resource, child resource, extension resource, scope).
 
-    Extension resources (``<scope>/providers/Microsoft.Insights/diagnosticSettings/x``)
-    take the provider of their last ``providers`` segment; their parent is the scope.
+    ``providers`` is a keyword only where a resource type may start, so a resource
+    that happens to be named "providers" is still a name. Extension resources
+    (``<scope>/providers/Microsoft.Insights/diagnosticSettings/x``) take the provider
+    of their last ``providers`` segment; their parent is the scope they extend.
     """
     rid = norm(resource_id)
     parts = [p for p in rid.split("/") if p]
-    sub = rg = provider = ""
-    rtype_parts: list[str] = []
-    name = ""
-    parent = ""
+    sub = rg = ""
     i = 0
-    last_provider_at = -1
-    for j, p in enumerate(parts):
-        if p == "providers":
-            last_provider_at = j
     if len(parts) >= 2 and parts[0] == "subscriptions":
         sub = parts[1]
         i = 2
     if len(parts) >= i + 2 and parts[i] == "resourcegroups":
         rg = parts[i + 1]
         i += 2
-    if last_provider_at >= 0 and last_provider_at + 1 < len(parts):
-        provider = parts[last_provider_at + 1]
-        rest = parts[last_provider_at + 2 :]
-        # rest alternates type/name: type1 name1 type2 name2 ...
-        rtype_parts = [provider, *rest[0::2]]
-        if len(rest) >= 2 and len(rest) % 2 == 0:
-            name = rest[-1]
-            cut = len(parts) - 2
-            parent = "/" + "/".join(parts[:cut])
-            if parts[cut - 1] == provider and cut - 2 == last_provider_at:
-                parent = "/" + "/".join(parts[:last_provider_at])
-        elif len(rest) == 1:
-            name = ""
+    provider = ""
+    types: list[str] = []
+    name = ""
+    parent = ""
+    scope_end = i  # parts[:scope_end] is the scope the current provider section hangs off
+    while i < len(parts):
+        if parts[i] == "providers" and i + 1 < len(parts):
+            # A new provider section: an extension resource hangs off what came before.
+            scope_end = i
+            provider, types, name = parts[i + 1], [], ""
+            i += 2
+            continue
+        if not provider:
+            break
+        types.append(parts[i])
+        name = parts[i + 1] if i + 1 < len(parts) else ""
+        if name and len(types) > 1:
+            parent = "/" + "/".join(parts[:i])
+        i += 2
+    if provider:
+        rtype = "/".join([provider, *types])
+        if len(types) == 1:
+            parent = "/" + "/".join(parts[:scope_end]) if scope_end else ""
     elif rg:
-        rtype_parts = ["microsoft.resources", "resourcegroups"]
-        name = rg
-        parent = f"/subscriptions/{sub}"
+        rtype, name, parent = "microsoft.resources/resourcegroups", rg, f"/subscriptions/{sub}"
     elif sub:
-        rtype_parts = ["microsoft.resources", "subscriptions"]
-        name = sub
-    if parent == "/":
-        parent = ""
+        rtype, name, parent = "microsoft.resources/subscriptions", sub, ""
+    else:
+        rtype = ""
     return ResourceId(
         id=rid,
         subscription=sub,
         resource_group=rg,
         provider=provider,
-        type="/".join(rtype_parts),
+        type=rtype,
         name=name,
         parent=parent,
     )

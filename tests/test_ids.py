@@ -226,7 +226,11 @@ def test_subscription_id_helper() -> None:
             f"/subscriptions/{SUB}/resourceGroups/rg-ab/providers/Microsoft.ContainerService/managedClusters/x",
             False,
         ),
-        (f"/subscriptions/{SUB}/resourceGroups/RG-A", f"/subscriptions/{SUB}/resourceGroups/rg-a/providers/X/y/z", True),
+        (
+            f"/subscriptions/{SUB}/resourceGroups/RG-A",
+            f"/subscriptions/{SUB}/resourceGroups/rg-a/providers/X/y/z",
+            True,
+        ),
         (f"/subscriptions/{SUB}", f"/subscriptions/{SUB}0", False),
         (f"/subscriptions/{SUB}", "/subscriptions/00000000-0000-0000-0000-000000000000", False),
         (CLUSTER, CLUSTER + "x", False),

@@ -1,0 +1,541 @@
+# Tests of the `aks-compliance` command (shared/cli.py), run in-process through cli.main and,
+# once, as a separate process to prove the module and the console-script entry point work.
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from shared import cli
+from shared.baseline.registry import BASELINE_VERSION, CATALOG
+from shared.model import FINDING_FIELDS
+
+ROOT = Path(__file__).resolve().parent.parent
+SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+
+SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
+RG = f"/subscriptions/{SUB}/resourceGroups/rg-prod"
+CLUSTER = f"{RG}/providers/Microsoft.ContainerService/managedClusters/aks-prod"
+REGISTRY = f"{RG}/providers/Microsoft.ContainerRegistry/registries/acrprod"
+VNET = f"{RG}/providers/Microsoft.Network/virtualNetworks/vnet-spoke"
+ALL_IDS = [c.id for c in CATALOG]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def cluster_doc(**overrides: Any) -> dict[str, Any]:
+    """A public cluster that fails several High controls (no RBAC, no Entra ID, local accounts)."""
+    props: dict[str, Any] = {
+        "provisioningState": "Succeeded",
+        "kubernetesVersion": "1.34.2",
+        "currentKubernetesVersion": "1.34.2",
+        "enableRBAC": False,
+        "disableLocalAccounts": False,
+        "apiServerAccessProfile": {"enablePrivateCluster": False, "authorizedIPRanges": ["203.0.113.0/24"]},
+        "agentPoolProfiles": [{"name": "system", "mode": "System", "orchestratorVersion": "1.34.2"}],
+        "networkProfile": {"networkPlugin": "azure", "networkPolicy": "calico", "outboundType": "loadBalancer"},
+    }
+    props.update(overrides)
+    return {
+        "id": CLUSTER,
+        "name": "aks-prod",
+        "type": "Microsoft.ContainerService/managedClusters",
+        "location": "westeurope",
+        "properties": props,
+    }
+
+
+def registry_doc() -> dict[str, Any]:
+    """``az acr show`` output: flattened, admin user on."""
+    return {
+        "id": REGISTRY,
+        "name": "acrprod",
+        "type": "Microsoft.ContainerRegistry/registries",
+        "location": "westeurope",
+        "resourceGroup": "rg-prod",
+        "sku": {"name": "Basic", "tier": "Basic"},
+        "loginServer": "acrprod.azurecr.io",
+        "adminUserEnabled": True,
+        "anonymousPullEnabled": False,
+        "publicNetworkAccess": "Enabled",
+        "privateEndpointConnections": [],
+    }
+
+
+def pricings_doc() -> dict[str, Any]:
+    def pricing(name: str, tier: str) -> dict[str, Any]:
+        return {
+            "id": f"/subscriptions/{SUB}/providers/Microsoft.Security/pricings/{name}",
+            "name": name,
+            "type": "Microsoft.Security/pricings",
+            "properties": {"pricingTier": tier},
+        }
+
+    return {"value": [pricing("Containers", "Free"), pricing("VirtualMachines", "Standard")]}
+
+
+def write(path: Path, payload: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def estate_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "estate"
+    write(root / "clusters" / "aks-prod.json", cluster_doc())
+    write(root / "registries" / "acrprod.json", registry_doc())
+    write(root / "defender" / "pricings.json", pricings_doc())
+    (root / "README.txt").write_text("not an input", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def cluster_file(tmp_path: Path) -> Path:
+    return write(tmp_path / "cluster.json", cluster_doc())
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def findings_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict[str, Any]]]:
+    code, out, _err = run(capsys, *argv, "--format", "json")
+    return code, json.loads(out)
+
+
+def status_of(records: list[dict[str, Any]], control_id: str, resource_id: str = CLUSTER) -> str:
+    (record,) = [r for r in records if r["ControlId"] == control_id and r["ResourceId"] == resource_id]
+    return str(record["Status"])
+
+
+# --------------------------------------------------------------------------- controls
+
+
+def test_controls_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "controls")
+    assert code == 0
+    assert err == ""
+    for control_id in ALL_IDS:
+        assert control_id in out
+    assert out.rstrip().endswith(f"47 controls, baseline version {BASELINE_VERSION}.")
+
+
+def test_controls_json_lists_the_47_catalog_ids(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "controls", "--format", "json")
+    assert code == 0
+    records = json.loads(out)
+    assert isinstance(records, list)
+    assert [r["id"] for r in records] == ALL_IDS
+    assert len(records) == 47
+    for record in records:
+        assert {"id", "title", "section", "severity", "target", "optional", "remediation", "references"} <= set(record)
+
+
+def test_controls_markdown(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "controls", "--format", "markdown")
+    assert code == 0
+    assert out.startswith("# AKS security baseline: controls\n")
+    assert all(f"### {i}\n" in out for i in ALL_IDS)
+
+
+def test_controls_rejects_an_unknown_format(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["controls", "--format", "sarif"])
+    assert info.value.code == 2
+    assert "--format" in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert BASELINE_VERSION in capsys.readouterr().out
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main([])
+    assert info.value.code == 2
+    assert "usage" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- evaluate: formats
+
+
+def test_evaluate_table(capsys: pytest.CaptureFixture[str], estate_dir: Path) -> None:
+    code, out, err = run(capsys, "evaluate", str(estate_dir))
+    assert code == 1  # default --fail-on: any failure
+    assert err == ""
+    assert "aks-prod (cluster)" in out
+    assert "acrprod (registry)" in out
+    assert f"{SUB} (subscription)" in out
+    assert "AKS.KubernetesRBAC" in out
+    assert out.rstrip().splitlines()[-1].startswith("3 targets, ")
+
+
+def test_evaluate_json_records_have_exactly_the_finding_fields(
+    capsys: pytest.CaptureFixture[str], estate_dir: Path
+) -> None:
+    code, records = findings_json(capsys, "evaluate", str(estate_dir))
+    assert code == 1
+    assert isinstance(records, list)
+    assert records
+    for record in records:
+        assert tuple(record) == FINDING_FIELDS
+    targets = {r["ResourceId"] for r in records}
+    assert targets == {CLUSTER, REGISTRY, f"/subscriptions/{SUB}"}
+    per_target = Counter(r["ResourceType"] for r in records)
+    assert per_target == Counter(c.target.value for c in CATALOG)  # every control once per target of its kind
+    assert {r["Status"] for r in records} <= {"Pass", "Fail", "NotApplicable", "Unknown", "Exempt"}
+    assert {r["Trigger"] for r in records} == {"Manual"}
+    assert {r["BaselineVersion"] for r in records} == {BASELINE_VERSION}
+    assert status_of(records, "ACR.AdminUserDisabled", REGISTRY) == "Fail"
+    assert status_of(records, "SUB.DefenderForContainers", f"/subscriptions/{SUB}") == "Fail"
+    assert status_of(records, "SUB.DefenderForServers", f"/subscriptions/{SUB}") == "Pass"
+
+
+def test_evaluate_markdown(capsys: pytest.CaptureFixture[str], estate_dir: Path) -> None:
+    code, out, _ = run(capsys, "evaluate", str(estate_dir), "--format", "markdown", "--fail-on", "none")
+    assert code == 0
+    assert "aks-prod" in out
+    assert "| " in out
+    assert "AKS.KubernetesRBAC" in out
+
+
+@pytest.fixture(scope="module")
+def sarif_validator() -> jsonschema.Draft4Validator:
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator.check_schema(schema)
+    return jsonschema.Draft4Validator(schema)
+
+
+def test_evaluate_sarif_validates_and_has_one_result_per_fail(
+    capsys: pytest.CaptureFixture[str], estate_dir: Path, sarif_validator: jsonschema.Draft4Validator
+) -> None:
+    code, out, _ = run(capsys, "evaluate", str(estate_dir), "--format", "sarif")
+    assert code == 1
+    log = json.loads(out)
+    errors = sorted(sarif_validator.iter_errors(log), key=str)
+    assert not errors, errors[0].message
+    _code, records = findings_json(capsys, "evaluate", str(estate_dir))
+    fails = sorted((r["ControlId"], r["ResourceId"]) for r in records if r["Status"] == "Fail")
+    (sarif_run,) = log["runs"]
+    results = sarif_run["results"]
+    assert len(results) == len(fails)
+    assert sorted((r["ruleId"], r["properties"]["resourceId"]) for r in results) == fails
+    assert [rule["id"] for rule in sarif_run["tool"]["driver"]["rules"]] == ALL_IDS
+
+
+def test_evaluate_sarif_with_selected_controls(
+    capsys: pytest.CaptureFixture[str], cluster_file: Path, sarif_validator: jsonschema.Draft4Validator
+) -> None:
+    code, out, _ = run(
+        capsys, "evaluate", str(cluster_file), "--format", "sarif", "--control", "AKS.KubernetesRBAC",
+        "--control", "AKS.NetworkPolicy",
+    )  # fmt: skip
+    assert code == 1
+    log = json.loads(out)
+    assert not list(sarif_validator.iter_errors(log))
+    (sarif_run,) = log["runs"]
+    assert [rule["id"] for rule in sarif_run["tool"]["driver"]["rules"]] == ["AKS.KubernetesRBAC", "AKS.NetworkPolicy"]
+    assert [r["ruleId"] for r in sarif_run["results"]] == ["AKS.KubernetesRBAC"]
+
+
+def test_evaluate_sarif_without_failures_validates(
+    capsys: pytest.CaptureFixture[str], cluster_file: Path, sarif_validator: jsonschema.Draft4Validator
+) -> None:
+    code, out, _ = run(capsys, "evaluate", str(cluster_file), "--format", "sarif", "--control", "AKS.NetworkPolicy")
+    assert code == 0
+    log = json.loads(out)
+    assert not list(sarif_validator.iter_errors(log))
+    assert log["runs"][0]["results"] == []
+
+
+# --------------------------------------------------------------------------- evaluate: exit codes
+
+
+def test_exit_1_when_a_high_control_fails_and_fail_on_high(
+    capsys: pytest.CaptureFixture[str], cluster_file: Path
+) -> None:
+    code, records = findings_json(capsys, "evaluate", str(cluster_file), "--fail-on", "high")
+    assert code == 1
+    assert status_of(records, "AKS.KubernetesRBAC") == "Fail"
+
+
+def test_exit_0_with_fail_on_none(capsys: pytest.CaptureFixture[str], cluster_file: Path) -> None:
+    code, records = findings_json(capsys, "evaluate", str(cluster_file), "--fail-on", "none")
+    assert code == 0
+    assert any(r["Status"] == "Fail" and r["Severity"] == "High" for r in records)
+
+
+@pytest.mark.parametrize("spelling", ["high", "HIGH", " High "])
+def test_fail_on_is_case_insensitive(capsys: pytest.CaptureFixture[str], cluster_file: Path, spelling: str) -> None:
+    code, _, _ = run(capsys, "evaluate", str(cluster_file), "--fail-on", spelling, "--control", "AKS.KubernetesRBAC")
+    assert code == 1
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "expected"),
+    [("high", 0), ("medium", 0), ("low", 1), ("informational", 1), ("none", 0)],
+)
+def test_only_low_failures(capsys: pytest.CaptureFixture[str], cluster_file: Path, fail_on: str, expected: int) -> None:
+    code, records = findings_json(
+        capsys, "evaluate", str(cluster_file), "--fail-on", fail_on, "--control", "AKS.AzureRBAC",
+        "--control", "aks.autoupgradechannel",
+    )  # fmt: skip
+    assert code == expected
+    assert {r["ControlId"] for r in records} == {"AKS.AzureRBAC", "AKS.AutoUpgradeChannel"}
+    assert {(r["Severity"], r["Status"]) for r in records} == {("Low", "Fail")}
+
+
+def test_exit_0_when_nothing_fails(capsys: pytest.CaptureFixture[str], cluster_file: Path) -> None:
+    code, records = findings_json(capsys, "evaluate", str(cluster_file), "--control", "AKS.NetworkPolicy")
+    assert code == 0
+    assert [r["Status"] for r in records] == ["Pass"]
+
+
+def test_control_restricts_what_is_evaluated(capsys: pytest.CaptureFixture[str], estate_dir: Path) -> None:
+    _, records = findings_json(
+        capsys, "evaluate", str(estate_dir), "--fail-on", "none", "--control", "ACR.PremiumSku",
+        "--control", "AKS.PrivateCluster",
+    )  # fmt: skip
+    assert sorted((r["ControlId"], r["Status"]) for r in records) == [
+        ("ACR.PremiumSku", "Fail"),
+        ("AKS.PrivateCluster", "Fail"),
+    ]
+
+
+# --------------------------------------------------------------------------- evaluate: usage errors (exit 2)
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("aks-compliance: error: ")
+    return err
+
+
+def test_missing_path_is_exit_2_naming_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-export.json"
+    err = _usage_error(capsys, "evaluate", str(missing))
+    assert "no-such-export.json" in err
+
+
+def test_invalid_json_is_exit_2_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path / "in" / "good.json", cluster_doc())
+    (tmp_path / "in" / "bad.json").write_text('{"id": ', encoding="utf-8")
+    err = _usage_error(capsys, "evaluate", str(tmp_path / "in"))
+    assert "bad.json" in err
+    assert "JSON" in err
+
+
+def test_unknown_control_id_is_exit_2_naming_it(capsys: pytest.CaptureFixture[str], cluster_file: Path) -> None:
+    err = _usage_error(capsys, "evaluate", str(cluster_file), "--control", "AKS.NoSuchControl")
+    assert "AKS.NoSuchControl" in err
+
+
+@pytest.mark.parametrize("value", ["critical", "hi", "", "5"])
+def test_bad_fail_on_is_exit_2(capsys: pytest.CaptureFixture[str], cluster_file: Path, value: str) -> None:
+    err = _usage_error(capsys, "evaluate", str(cluster_file), "--fail-on", value)
+    assert "--fail-on" in err
+
+
+def test_bad_date_is_exit_2(capsys: pytest.CaptureFixture[str], cluster_file: Path) -> None:
+    err = _usage_error(capsys, "evaluate", str(cluster_file), "--date", "26/11/2026")
+    assert "26/11/2026" in err
+
+
+def test_config_with_unknown_control_is_exit_2_naming_the_file(
+    capsys: pytest.CaptureFixture[str], cluster_file: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "compliance.yaml"
+    config.write_text(
+        "exemptions:\n  - control: AKS.NotAControl\n    resource: " + CLUSTER + "\n    reason: test\n",
+        encoding="utf-8",
+    )
+    err = _usage_error(capsys, "evaluate", str(cluster_file), "--config", str(config))
+    assert "compliance.yaml" in err
+    assert "AKS.NotAControl" in err
+
+
+def test_config_with_unknown_parameter_control_is_exit_2(
+    capsys: pytest.CaptureFixture[str], cluster_file: Path, tmp_path: Path
+) -> None:
+    config = write(tmp_path / "compliance.json", {"parameters": {"AKS.Nope": {"mode": "forbid"}}})
+    err = _usage_error(capsys, "evaluate", str(cluster_file), "--config", str(config))
+    assert "compliance.json" in err
+
+
+def test_missing_config_file_is_exit_2(capsys: pytest.CaptureFixture[str], cluster_file: Path, tmp_path: Path) -> None:
+    err = _usage_error(capsys, "evaluate", str(cluster_file), "--config", str(tmp_path / "absent.yaml"))
+    assert "absent.yaml" in err
+
+
+def test_input_without_targets_is_exit_2_naming_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    vnet = write(tmp_path / "network" / "vnet.json", {"id": VNET, "type": "Microsoft.Network/virtualNetworks"})
+    err = _usage_error(capsys, "evaluate", str(vnet.parent))
+    assert "no clusters, registries or subscriptions" in err
+    assert "network" in err
+
+
+def test_empty_directory_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    err = _usage_error(capsys, "evaluate", str(tmp_path / "empty"))
+    assert "empty" in err
+
+
+def test_evaluate_needs_a_path(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["evaluate"])
+    assert info.value.code == 2
+
+
+# --------------------------------------------------------------------------- evaluate: config, warnings, stdin, date
+
+
+def _exemption_config(tmp_path: Path, expires: str) -> Path:
+    path = tmp_path / "exemptions.yaml"
+    path.write_text(
+        "# Exemptions reviewed by the platform team\n"
+        "exemptions:\n"
+        "  - control: AKS.KubernetesRBAC\n"
+        f"    resource: {RG.upper()}\n"
+        "    reason: legacy cluster, replacement planned (CHG-1234)\n"
+        f"    expires: {expires}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_config_exemption_turns_fail_into_exempt(
+    capsys: pytest.CaptureFixture[str], cluster_file: Path, tmp_path: Path
+) -> None:
+    config = _exemption_config(tmp_path, "2027-01-31")
+    argv = ["evaluate", str(cluster_file), "--control", "AKS.KubernetesRBAC", "--date", "2026-11-26"]
+    code, records = findings_json(capsys, *argv, "--config", str(config))
+    assert code == 0
+    (record,) = records
+    assert record["Status"] == "Exempt"
+    assert "CHG-1234" in record["Reason"]
+    assert record["Evidence"]["wouldBe"] == "Fail"
+    assert record["Evidence"]["exemption"]["expires"] == "2027-01-31"
+    code, records = findings_json(capsys, *argv)
+    assert code == 1
+    assert records[0]["Status"] == "Fail"
+
+
+def test_expired_config_exemption_no_longer_applies(
+    capsys: pytest.CaptureFixture[str], cluster_file: Path, tmp_path: Path
+) -> None:
+    config = _exemption_config(tmp_path, "2026-10-31")
+    code, records = findings_json(
+        capsys, "evaluate", str(cluster_file), "--control", "AKS.KubernetesRBAC", "--date", "2026-11-26",
+        "--config", str(config),
+    )  # fmt: skip
+    assert code == 1
+    assert records[0]["Status"] == "Fail"
+    assert "2026-10-31" in " ".join(records[0]["Evidence"]["exemptionNotes"])
+
+
+def test_config_can_disable_a_control(capsys: pytest.CaptureFixture[str], cluster_file: Path, tmp_path: Path) -> None:
+    config = tmp_path / "c.yml"
+    config.write_text("disabled: [aks.kubernetesrbac]\n", encoding="utf-8")
+    _, records = findings_json(capsys, "evaluate", str(cluster_file), "--config", str(config), "--fail-on", "none")
+    assert "AKS.KubernetesRBAC" not in {r["ControlId"] for r in records}
+    assert "AKS.NetworkPolicy" in {r["ControlId"] for r in records}
+
+
+def test_warnings_for_skipped_items_go_to_stderr(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = write(tmp_path / "mixed.json", {"value": [cluster_doc(), 42, {"name": "no id"}]})
+    code, out, err = run(capsys, "evaluate", str(path), "--format", "json", "--fail-on", "none")
+    assert code == 0
+    records = json.loads(out)  # stdout stays clean JSON
+    assert {r["ResourceId"] for r in records} == {CLUSTER, f"/subscriptions/{SUB}"}
+    warnings = err.strip().splitlines()
+    assert len(warnings) == 2
+    assert all(w.startswith("aks-compliance: warning: ") for w in warnings)
+    assert "mixed.json#value[1]" in warnings[0]
+    assert "mixed.json#value[2]" in warnings[1]
+
+
+def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps([cluster_doc(), registry_doc()])))
+    code, records = findings_json(capsys, "evaluate", "-", "--fail-on", "none")
+    assert code == 0
+    assert {r["ResourceId"] for r in records} == {CLUSTER, REGISTRY, f"/subscriptions/{SUB}"}
+
+
+def test_stdin_together_with_files(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cluster_file: Path
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(registry_doc())))
+    _, records = findings_json(capsys, "evaluate", str(cluster_file), "-", "--fail-on", "none")
+    assert {r["ResourceId"] for r in records} == {CLUSTER, REGISTRY, f"/subscriptions/{SUB}"}
+
+
+def test_invalid_stdin_is_exit_2(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("not json"))
+    err = _usage_error(capsys, "evaluate", "-")
+    assert "<stdin>" in err
+
+
+def test_date_sets_the_evaluation_day(capsys: pytest.CaptureFixture[str], cluster_file: Path) -> None:
+    argv = ["evaluate", str(cluster_file), "--control", "AKS.SupportedKubernetesVersion", "--fail-on", "none"]
+    _, before = findings_json(capsys, *argv, "--date", "2026-11-26")
+    _, after = findings_json(capsys, *argv, "--date", "2026-12-01")
+    assert before[0]["Status"] == "Pass"
+    assert after[0]["Status"] == "Fail"
+    assert before[0]["TimeGenerated"].startswith("2026-11-26T")
+
+
+def test_same_input_and_date_give_the_same_records(capsys: pytest.CaptureFixture[str], estate_dir: Path) -> None:
+    argv = ["evaluate", str(estate_dir), "--date", "2026-11-26", "--fail-on", "none"]
+    _, first = findings_json(capsys, *argv)
+    _, second = findings_json(capsys, *argv)
+    assert first == second
+
+
+# --------------------------------------------------------------------------- as a separate process
+
+
+def test_module_runs_as_a_process_and_the_entry_point_is_installed() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "controls", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [r["id"] for r in json.loads(proc.stdout)] == ALL_IDS
+    (entry,) = [e for e in metadata.entry_points(group="console_scripts") if e.name == "aks-compliance"]
+    assert entry.value == "shared.cli:main"
+    assert entry.load() is cli.main
+
+
+def test_module_process_exit_codes(tmp_path: Path) -> None:
+    path = write(tmp_path / "cluster.json", cluster_doc())
+    base = [sys.executable, "-m", "shared.cli", "evaluate", str(path), "--control", "AKS.KubernetesRBAC"]
+    failing = subprocess.run(base, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert failing.returncode == 1, failing.stderr
+    assert "AKS.KubernetesRBAC" in failing.stdout
+    missing = subprocess.run(
+        [*base[:4], str(tmp_path / "absent.json")], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert missing.returncode == 2
+    assert "absent.json" in missing.stderr

@@ -1,0 +1,331 @@
+# Tests of shared/versions.py: the bundled calendar, the live kubernetesVersions API source,
+# and that the engine judges AKS.SupportedKubernetesVersion with whichever source it is given.
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from shared.engine import evaluate_documents
+from shared.model import Finding
+from shared.versions import CalendarSource, LiveVersionSource, SupportWindow, minor_of, minor_text
+
+SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
+CLUSTER = f"/subscriptions/{SUB}/resourceGroups/rg-prod/providers/Microsoft.ContainerService/managedClusters/aks-prod"
+CONTROL = "AKS.SupportedKubernetesVersion"
+
+
+def m(text: str) -> tuple[int, int]:
+    parsed = minor_of(text)
+    assert parsed is not None
+    return parsed
+
+
+def minors(*texts: str) -> tuple[tuple[int, int], ...]:
+    return tuple(m(t) for t in texts)
+
+
+# --------------------------------------------------------------------------- minor_of
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1.33.5", (1, 33)),
+        ("1.34", (1, 34)),
+        ("v1.35.0", (1, 35)),
+        (" 1.36.2 ", (1, 36)),
+        ("1.37.0-preview", (1, 37)),
+        ("1.31.100+akslts", (1, 31)),
+        ("1", None),
+        ("one.two", None),
+        ("", None),
+        (None, None),
+        (1.33, None),
+        (["1.33.5"], None),
+    ],
+)
+def test_minor_of(text: object, expected: tuple[int, int] | None) -> None:
+    assert minor_of(text) == expected
+
+
+def test_minor_text() -> None:
+    assert minor_text((1, 9)) == "1.9"
+
+
+# --------------------------------------------------------------------------- bundled calendar
+
+
+@pytest.mark.parametrize(
+    ("on", "supported"),
+    [
+        # 1.37 went GA on 2026-10-31; 1.34 lives until the end of November 2026.
+        (date(2026, 11, 26), ("1.34", "1.35", "1.36", "1.37")),
+        (date(2026, 11, 30), ("1.34", "1.35", "1.36", "1.37")),
+        (date(2026, 12, 1), ("1.35", "1.36", "1.37")),
+        (date(2026, 10, 30), ("1.34", "1.35", "1.36")),
+        (date(2026, 7, 31), ("1.33", "1.34", "1.35", "1.36")),
+        (date(2026, 8, 1), ("1.34", "1.35", "1.36")),
+        (date(2027, 4, 1), ("1.36", "1.37")),
+        (date(2028, 1, 1), ()),
+    ],
+)
+def test_calendar_window_at_dates(on: date, supported: tuple[str, ...]) -> None:
+    window = CalendarSource().window("westeurope", on)
+    assert window.supported == minors(*supported)
+    assert window.on == on
+
+
+@pytest.mark.parametrize(
+    ("on", "lts"),
+    [
+        (date(2026, 11, 26), ("1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")),
+        (date(2026, 12, 1), ("1.32", "1.33", "1.34", "1.35", "1.36", "1.37")),
+        (date(2026, 4, 30), ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")),
+        (date(2026, 5, 1), ("1.30", "1.31", "1.32", "1.33", "1.34", "1.35")),
+        (date(2027, 8, 1), ("1.34", "1.35", "1.36", "1.37")),
+    ],
+)
+def test_calendar_lts_windows(on: date, lts: tuple[str, ...]) -> None:
+    assert CalendarSource().window("eastus", on).lts == minors(*lts)
+
+
+def test_calendar_window_describes_itself() -> None:
+    window = CalendarSource().window("westeurope", date(2026, 11, 26))
+    described = window.describe()
+    assert described["source"] == "bundled calendar as of 2026-08-05"
+    assert described["on"] == "2026-11-26"
+    assert described["supported"] == ["1.34", "1.35", "1.36", "1.37"]
+    assert "1.31" in described["lts"]
+    assert window.end_of_life[(1, 34)] == date(2026, 11, 30)
+    assert window.lts_end[(1, 31)] == date(2026, 11, 30)
+
+
+def test_calendar_is_the_same_in_every_region() -> None:
+    on = date(2026, 11, 26)
+    assert CalendarSource().window("westeurope", on) == CalendarSource().window("australiaeast", on)
+
+
+CUSTOM = {
+    "asOf": "2030-01-01",
+    "minors": [
+        {"minor": "2.1", "ga": "2029-01-01"},
+        {"minor": "2.2", "ga": "2029-04-01", "ltsEnd": "2031-04-01"},
+        {"minor": "2.3", "ga": "2029-07-01"},
+        {"minor": "2.4", "ga": "2029-10-01", "endOfLife": "2030-06-30"},
+        {"minor": "2.5", "ga": "2030-02-01"},
+        {"minor": "2.0", "ga": "2028-10-01", "endOfLife": "2029-12-31"},
+    ],
+}
+
+
+def test_custom_calendar_without_end_of_life_uses_the_three_newest_ga_minors() -> None:
+    source = CalendarSource(copy.deepcopy(CUSTOM))
+    assert source.as_of == date(2030, 1, 1)
+    window = source.window("westeurope", date(2030, 1, 15))
+    # Released: 2.0 .. 2.4. 2.0 reached its end of life; 2.1 has no date and is not among the newest three.
+    assert window.supported == minors("2.2", "2.3", "2.4")
+    assert window.lts == minors("2.2")
+    assert window.source == "bundled calendar as of 2030-01-01"
+    later = source.window("westeurope", date(2030, 3, 1))
+    assert later.supported == minors("2.3", "2.4", "2.5")
+    after_eol = source.window("westeurope", date(2030, 7, 1))
+    assert after_eol.supported == minors("2.3", "2.5")
+
+
+def test_custom_calendar_before_any_release_supports_nothing() -> None:
+    window = CalendarSource(copy.deepcopy(CUSTOM)).window("westeurope", date(2020, 1, 1))
+    assert window.supported == ()
+    assert window.lts == ()
+
+
+def test_custom_calendar_rejects_a_row_without_a_minor() -> None:
+    bad = {"asOf": "2030-01-01", "minors": [{"minor": "latest", "ga": "2029-01-01"}]}
+    with pytest.raises(ValueError, match="latest"):
+        CalendarSource(bad)
+
+
+# --------------------------------------------------------------------------- live source
+
+
+def _version(minor: str, *, plans: list[str] | None, preview: bool = False, default: bool = False) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "version": minor,
+        "isDefault": default,
+        "isPreview": preview,
+        "patchVersions": {f"{minor}.2": {"upgrades": []}, f"{minor}.1": {"upgrades": [f"{minor}.2"]}},
+    }
+    if plans is not None:
+        entry["capabilities"] = {"supportPlan": plans}
+    return entry
+
+
+def kubernetes_versions_response() -> dict[str, Any]:
+    """``GET /subscriptions/{sub}/providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions``."""
+    official = ["KubernetesOfficial"]
+    both = ["KubernetesOfficial", "AKSLongTermSupport"]
+    values = [
+        _version("1.32", plans=["AKSLongTermSupport"]),
+        _version("1.33", plans=["AKSLongTermSupport"]),
+        _version("1.34", plans=both),
+        _version("1.35", plans=both),
+        _version("1.36", plans=both, default=True),
+        _version("1.37", plans=official),
+        _version("1.38", plans=official, preview=True),
+    ]
+    values[2]["patchVersions"] = {"1.34.2": {"upgrades": ["1.35.1"]}}
+    return {"values": values}
+
+
+def live(response: dict[str, Any] | None = None, location: str = "westeurope", **kwargs: Any) -> LiveVersionSource:
+    source = LiveVersionSource(**kwargs)
+    source.add_response(location, response if response is not None else kubernetes_versions_response())
+    return source
+
+
+def test_live_window_is_the_three_newest_official_minors_without_preview() -> None:
+    window = live().window("westeurope", date(2026, 11, 26))
+    assert window is not None
+    assert window.supported == minors("1.35", "1.36", "1.37")
+    assert (1, 38) not in window.supported
+    assert window.lts == minors("1.32", "1.33", "1.34", "1.35", "1.36")
+    assert window.source == "kubernetesVersions API (westeurope)"
+
+
+def test_live_window_excludes_preview_from_lts_too() -> None:
+    response = {"values": [_version("1.38", plans=["KubernetesOfficial", "AKSLongTermSupport"], preview=True)]}
+    window = live(response).window("westeurope", date(2026, 11, 26))
+    assert window is not None
+    assert window.supported == ()
+    assert window.lts == ()
+
+
+def test_live_minor_without_capabilities_is_official() -> None:
+    response = {"values": [_version("1.36", plans=None), _version("1.37", plans=None)]}
+    window = live(response).window("westeurope", date(2026, 11, 26))
+    assert window is not None
+    assert window.supported == minors("1.36", "1.37")
+
+
+def test_live_response_in_the_older_properties_envelope() -> None:
+    response = {"properties": {"values": kubernetes_versions_response()["values"]}}
+    window = live(response).window("westeurope", date(2026, 11, 26))
+    assert window is not None
+    assert window.supported == minors("1.35", "1.36", "1.37")
+
+
+@pytest.mark.parametrize("spelling", ["westeurope", "West Europe", "WESTEUROPE", "westEurope"])
+def test_live_source_matches_region_names_however_spelled(spelling: str) -> None:
+    source = live(location="West Europe")
+    window = source.window(spelling, date(2026, 11, 26))
+    assert window is not None
+    assert window.source.startswith("kubernetesVersions API")
+
+
+def test_live_source_falls_back_to_the_calendar_for_a_region_without_a_response() -> None:
+    source = live(fallback=CalendarSource())
+    window = source.window("eastus", date(2026, 11, 26))
+    assert window is not None
+    assert window.source == "bundled calendar as of 2026-08-05"
+    assert window.supported == minors("1.34", "1.35", "1.36", "1.37")
+
+
+def test_live_source_without_fallback_cannot_say() -> None:
+    assert live().window("eastus", date(2026, 11, 26)) is None
+
+
+def test_live_source_ignores_malformed_entries() -> None:
+    response = {"values": ["1.36", None, {"version": None}, {"version": "latest"}, _version("1.37", plans=None)]}
+    window = live(response).window("westeurope", date(2026, 11, 26))
+    assert window is not None
+    assert window.supported == minors("1.37")
+
+
+# --------------------------------------------------------------------------- the engine uses the injected source
+
+
+def cluster(version: str, *, plan: str = "KubernetesOfficial", location: str = "westeurope") -> dict[str, Any]:
+    return {
+        "id": CLUSTER,
+        "name": "aks-prod",
+        "type": "Microsoft.ContainerService/managedClusters",
+        "location": location,
+        "properties": {
+            "provisioningState": "Succeeded",
+            "kubernetesVersion": version,
+            "currentKubernetesVersion": version,
+            "supportPlan": plan,
+            "agentPoolProfiles": [
+                {
+                    "name": "system",
+                    "mode": "System",
+                    "orchestratorVersion": version,
+                    "currentOrchestratorVersion": version,
+                }
+            ],
+        },
+    }
+
+
+def verdict(doc: dict[str, Any], on: datetime, **kwargs: Any) -> Finding:
+    results = evaluate_documents([doc], now=on, **kwargs)
+    (finding,) = [f for r in results for f in r.findings if f.ControlId == CONTROL]
+    return finding
+
+
+NOV26 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def test_engine_defaults_to_the_bundled_calendar() -> None:
+    finding = verdict(cluster("1.34.2"), NOV26)
+    assert finding.Status == "Pass"
+    assert "2026-11-30" in finding.Reason  # within 30 days of end of life: still Pass, with the date
+    assert finding.Evidence["window"]["source"] == "bundled calendar as of 2026-08-05"
+
+
+def test_engine_uses_the_injected_live_source() -> None:
+    finding = verdict(cluster("1.34.2"), NOV26, versions=live(fallback=CalendarSource()))
+    assert finding.Status == "Fail"
+    assert finding.Evidence["window"]["source"] == "kubernetesVersions API (westeurope)"
+    assert finding.Evidence["window"]["supported"] == ["1.35", "1.36", "1.37"]
+    assert "kubernetesVersions API" in finding.Reason
+
+
+def test_engine_live_source_passes_a_supported_minor() -> None:
+    finding = verdict(cluster("1.36.1"), NOV26, versions=live())
+    assert finding.Status == "Pass"
+    assert finding.Evidence["window"]["source"] == "kubernetesVersions API (westeurope)"
+
+
+def test_engine_live_source_lts_minor_passes_only_on_the_lts_plan() -> None:
+    source = live()
+    assert verdict(cluster("1.33.9"), NOV26, versions=source).Status == "Fail"
+    assert verdict(cluster("1.33.9", plan="AKSLongTermSupport"), NOV26, versions=source).Status == "Pass"
+
+
+def test_engine_live_source_falls_back_for_another_region() -> None:
+    finding = verdict(cluster("1.34.2", location="eastus"), NOV26, versions=live(fallback=CalendarSource()))
+    assert finding.Status == "Pass"
+    assert finding.Evidence["window"]["source"] == "bundled calendar as of 2026-08-05"
+
+
+def test_engine_without_any_window_reports_unknown() -> None:
+    finding = verdict(cluster("1.36.1", location="eastus"), NOV26, versions=live())
+    assert finding.Status == "Unknown"
+
+
+def test_engine_calendar_turns_fail_after_end_of_life() -> None:
+    assert verdict(cluster("1.34.2"), datetime(2026, 12, 1, 12, 0, tzinfo=UTC)).Status == "Fail"
+
+
+def test_engine_uses_a_custom_source_object() -> None:
+    class Fixed:
+        def window(self, location: str, on: date) -> SupportWindow:
+            return SupportWindow(source=f"fixed for {location}", on=on, supported=minors("1.30"))
+
+    finding = verdict(cluster("1.30.4"), NOV26, versions=Fixed())
+    assert finding.Status == "Pass"
+    assert finding.Evidence["window"]["source"] == "fixed for westeurope"
