@@ -1027,3 +1027,18 @@ def group(cases: Iterable[Case]) -> dict[str, list[Case]]:
     for c in cases:
         out.setdefault(c.control, []).append(c)
     return out
+
+
+# --- shorthands shared by the control tests -----------------------------------------
+
+
+def props(**properties: Any) -> Callable[[], dict[str, Any]]:
+    return lambda: cluster(properties=properties)
+
+
+def pools(**changes: Any) -> Callable[[], dict[str, Any]]:
+    return lambda: cluster(pools=changes)
+
+
+def without(*fragments: str) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+    return lambda doc: drop(context_for(doc), *fragments)

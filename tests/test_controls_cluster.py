@@ -30,15 +30,17 @@ from builders import (
     evaluate,
     find,
     group,
+    pools,
+    props,
     registry,
     replace,
     resource_graph,
-    rest,
     result_of,
     role_assignment,
     run_case,
     snake,
     to_az,
+    without,
 )
 
 from shared.baseline.registry import CATALOG, CATALOG_BY_ID
@@ -47,19 +49,6 @@ from shared.model import Status
 
 PASS, FAIL, NA, UNKNOWN, EXEMPT = "Pass", "Fail", "NotApplicable", "Unknown", "Exempt"
 POOL_CONTROLS = ("AKS.IsolatedVMSizes", "AKS.SSHAccessDisabled", "AKS.EncryptionAtHost", "AKS.NoNodePublicIP")
-
-
-@pytest.fixture(params=["rest", "az"])
-def shape(request: pytest.FixtureRequest) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    return {"rest": rest, "az": to_az}[request.param]
-
-
-def props(**properties: Any) -> Callable[[], dict[str, Any]]:
-    return lambda: cluster(properties=properties)
-
-
-def pools(**changes: Any) -> Callable[[], dict[str, Any]]:
-    return lambda: cluster(pools=changes)
 
 
 def public(**api: Any) -> Callable[[], dict[str, Any]]:
@@ -73,10 +62,6 @@ def versions(control_plane: str, pool_version: str | None = None, **extra: Any) 
         properties={"currentKubernetesVersion": control_plane, "kubernetesVersion": control_plane, **extra},
         pools={n: {"orchestratorVersion": pv, "currentOrchestratorVersion": pv} for n in ("system", "apps", "batch")},
     )
-
-
-def without(*fragments: str) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
-    return lambda doc: drop(context_for(doc), *fragments)
 
 
 def with_doc(*builders: Callable[[], dict[str, Any]]) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:

@@ -43,32 +43,20 @@ from builders import (
     nsg_rule,
     policy_assignment,
     policy_state,
+    pools,
+    props,
     public_ip,
     replace,
-    rest,
     route,
     route_table,
     run_case,
-    to_az,
     vnet_with_subnet,
+    without,
 )
 
 PASS, FAIL, NA, UNKNOWN = "Pass", "Fail", "NotApplicable", "Unknown"
 ADDON_OFF = "assigned, but not enforced"
 MG_SCOPE = "/providers/Microsoft.Management/managementGroups/mg-platform"
-
-
-@pytest.fixture(params=["rest", "az"])
-def shape(request: pytest.FixtureRequest) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    return {"rest": rest, "az": to_az}[request.param]
-
-
-def props(**properties: Any) -> Callable[[], dict[str, Any]]:
-    return lambda: cluster(properties=properties)
-
-
-def pools(**changes: Any) -> Callable[[], dict[str, Any]]:
-    return lambda: cluster(pools=changes)
 
 
 def network(**profile: Any) -> Callable[[], dict[str, Any]]:
@@ -89,10 +77,6 @@ def with_docs(*builders: Callable[[], dict[str, Any]]) -> Callable[[dict[str, An
         return docs
 
     return build
-
-
-def without(*fragments: str) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
-    return lambda doc: drop(context_for(doc), *fragments)
 
 
 def policies(*assignments: Callable[[], dict[str, Any]]) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:

@@ -28,7 +28,6 @@ from builders import (
     pricing,
     registry,
     replace,
-    rest,
     result_of,
     run_case,
     to_az,
@@ -36,11 +35,6 @@ from builders import (
 
 PASS, FAIL, NA, UNKNOWN = "Pass", "Fail", "NotApplicable", "Unknown"
 VA = "ContainerRegistriesVulnerabilityAssessments"
-
-
-@pytest.fixture(params=["rest", "az"])
-def shape(request: pytest.FixtureRequest) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    return {"rest": rest, "az": to_az}[request.param]
 
 
 def reg(**properties: Any) -> Callable[[], dict[str, Any]]:
