@@ -85,6 +85,7 @@ class Context:
         self.now = now
         self.versions = versions
         self.used: set[str] = set()
+        self.denials: list[str] = []  # permissions whose absence left a read undone
         self.rid = ids.parse(target.id)
         self.excluded_assignments: list[PolicyAssignment] = []  # filled by policy_assignments
 
@@ -99,7 +100,12 @@ class Context:
     def read(self, resource_type: str, subscription: str | None = None) -> bool:
         sub = subscription if subscription is not None else self.rid.subscription
         self._collection(ids.subscription_id(sub), resource_type)
-        return self.estate.was_read(resource_type, sub)
+        if self.estate.was_read(resource_type, sub):
+            return True
+        denied = self.estate.denied.get((resource_type, sub.lower()))
+        if denied and denied not in self.denials:
+            self.denials.append(denied)
+        return False
 
     # --- clusters ---------------------------------------------------------------------
     @cached_property

@@ -184,6 +184,7 @@ class Estate:
     _by_sub: dict[tuple[str, str], list[Doc]] = field(default_factory=lambda: defaultdict(list))
     _field_index: dict[tuple[str, str], dict[str, list[Doc]]] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict)
+    denied: dict[tuple[str, str], str] = field(default_factory=dict)
 
     # --- building -----------------------------------------------------------------
     def add_payload(self, payload: Any, origin: str) -> int:
@@ -262,6 +263,10 @@ class Estate:
     def mark_read(self, resource_type: str, subscription: str) -> None:
         """Record that a source listed ``resource_type`` in ``subscription``, even if empty."""
         self._coverage.add((resource_type.lower(), subscription.lower()))
+
+    def mark_denied(self, resource_type: str, subscription: str, permission: str) -> None:
+        """Record that reading ``resource_type`` was refused (403), naming the missing permission."""
+        self.denied[(resource_type.lower(), subscription.lower())] = permission
 
     # --- queries --------------------------------------------------------------------
     def get(self, resource_id: str) -> Doc | None:

@@ -135,8 +135,13 @@ def judge(control: Control, doc: Doc, ctx: Context, params: Mapping[str, Any]) -
             f"The document has no {doc.type.rsplit('/', 1)[-1]} properties (partial document: {doc.origin}).",
             {},
         )
+    ctx.denials.clear()
     try:
-        return control.check(doc, ctx, params)
+        verdict = control.check(doc, ctx, params)
+        if verdict.status == Status.UNKNOWN and ctx.denials:
+            missing = ", ".join(ctx.denials)
+            return Verdict(verdict.status, f"{verdict.reason} Missing permission: {missing}.", verdict.evidence)
+        return verdict
     except BadValue as exc:
         return Verdict(Status.UNKNOWN, f"Cannot judge: {exc}.", {"property": exc.path})
     except Exception as exc:  # a bug in one control must not hide the other verdicts
