@@ -1,11 +1,9 @@
-"""Function App blueprints: one per trigger, thin adapters over ``shared``.
-
-The event, queue and timer triggers arrive with the event pipeline; ``blueprints``
-is the list ``function_app`` registers.
-"""
+"""Function App blueprints: one per trigger, thin adapters over ``shared``."""
 
 from __future__ import annotations
 
-from typing import Any
+from functions.events import bp as events_bp
+from functions.sweep import bp as sweep_bp
+from functions.worker import bp as worker_bp
 
-blueprints: list[Any] = []
+blueprints = [events_bp, worker_bp, sweep_bp]

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 
-from shared import __version__, report
+from shared import __version__, cli_pipeline, report
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
 from shared.config import Config, ConfigError
 from shared.documents import LoadError, load_paths
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--control", action="append", default=[], metavar="ID", help="evaluate only this control (repeat)")
     ev.add_argument("--config", metavar="FILE", help="YAML or JSON file with parameters, exemptions, disabled controls")
     ev.add_argument("--date", metavar="YYYY-MM-DD", help="evaluate as of this date (default: now)")
+    cli_pipeline.add_parsers(sub)
     return parser
 
 
@@ -67,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "controls":
         print(report.render_catalog(CATALOG, args.format, BASELINE_VERSION))
         return EXIT_OK
-    return _evaluate(args)
+    if args.command == "evaluate":
+        return _evaluate(args)
+    return cli_pipeline.run(args)
 
 
 def _usage(message: str) -> int:

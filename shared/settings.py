@@ -15,6 +15,7 @@ from pathlib import Path
 from shared import ids
 
 STORAGE_PREFIX = "ComplianceStorage"
+WORK_QUEUE = "compliance-work"
 
 
 class SettingsError(ValueError):
@@ -28,7 +29,7 @@ class Settings:
     table_service_uri: str | None = None
     queue_service_uri: str | None = None
     managed_identity_client_id: str | None = None
-    work_queue: str = "compliance-work"
+    work_queue: str = WORK_QUEUE
     state_table: str = "ComplianceState"
     deps_table: str = "ComplianceDeps"
     outbox_table: str = "ComplianceOutbox"
@@ -46,6 +47,7 @@ class Settings:
     sweep_schedule: str = "0 0 * * * *"
     shared_cache_seconds: int = 300
     hub_subscriptions: frozenset[str] = field(default_factory=frozenset)
+    config_path: Path | None = None  # COMPLIANCE_CONFIG: parameters, exemptions (YAML or JSON)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,7 +84,6 @@ class Settings:
             table_service_uri=table_uri,
             queue_service_uri=queue_uri,
             managed_identity_client_id=get(f"{STORAGE_PREFIX}__clientId") or get("AZURE_CLIENT_ID"),
-            work_queue=get("COMPLIANCE_WORK_QUEUE") or cls.work_queue,
             logs_ingestion_endpoint=get("LOGS_INGESTION_ENDPOINT"),
             logs_dcr_immutable_id=get("LOGS_DCR_IMMUTABLE_ID"),
             logs_findings_stream=get("LOGS_FINDINGS_STREAM") or cls.logs_findings_stream,
@@ -94,6 +95,7 @@ class Settings:
             sweep_schedule=get("SWEEP_SCHEDULE") or cls.sweep_schedule,
             shared_cache_seconds=int(cache),
             hub_subscriptions=subs("HUB_SUBSCRIPTIONS"),
+            config_path=Path(cfg) if (cfg := get("COMPLIANCE_CONFIG")) else None,
         )
 
     def in_scope(self, subscription: str) -> bool:

@@ -1,0 +1,1 @@
+"""Development tools: local emulators for tests and `make run`. Not deployed."""

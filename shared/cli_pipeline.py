@@ -1,0 +1,184 @@
+"""``aks-compliance scan | replay | state | history``: the Function App's pipeline, in process.
+
+The same handler and worker as the Functions run here, with an in-process queue and
+Table Storage from ``ComplianceStorage`` (Azurite locally: ``python -m devtools.azurite --``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from shared.settings import Settings, SettingsError
+from shared.work import MemoryQueue
+
+EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 1
+
+
+def add_parsers(sub: Any) -> None:
+    scan = sub.add_parser("scan", help="evaluate every target of a folder or live subscriptions and record the results")
+    group = scan.add_mutually_exclusive_group(required=True)
+    group.add_argument("--source", metavar="DIR", action="append", help="documents from a folder instead of ARM")
+    group.add_argument("--subscription", metavar="ID", action="append", help="live: read these subscriptions from ARM")
+
+    replay = sub.add_parser(
+        "replay", help="send events (Event Grid or CloudEvents JSON) through the handler and worker"
+    )
+    replay.add_argument("events", nargs="+", metavar="EVENTS.json")
+    replay.add_argument("--source", metavar="DIR", help="documents from a folder (re-read for every evaluation)")
+    replay.add_argument(
+        "--changes",
+        metavar="DIR",
+        help="before EVENTS NN-x.json, copy DIR/NN-x/ into --source (a file '<path>.deleted' deletes <path>)",
+    )
+
+    for name, text in (("state", "latest finding per target and control"), ("history", "status changes, newest first")):
+        p = sub.add_parser(name, help=f"print the stored {text}")
+        p.add_argument("--resource", metavar="ID", help="only this target")
+        p.add_argument("--format", choices=("table", "json"), default="table")
+        if name == "state":
+            p.add_argument("--include-deleted", action="store_true", help="also targets that no longer exist")
+
+
+def _fail(message: str) -> int:
+    print(f"aks-compliance: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run(args: argparse.Namespace) -> int:
+    from shared import runtime
+    from shared.store import StoreUnavailable
+
+    runtime.quiet_sdk_logging()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        return _fail(str(exc))
+    if not (settings.storage_connection_string or settings.table_service_uri):
+        return _fail("no storage: set ComplianceStorage (locally: python -m devtools.azurite -- aks-compliance ...)")
+    try:
+        store = runtime.store_from_settings(settings)
+        store.ensure_tables()
+        if args.command in ("state", "history"):
+            return _show(store, args)
+        return _run_pipeline(settings, store, args)
+    except StoreUnavailable as exc:
+        return _fail(str(exc))
+
+
+def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> int:
+    from shared import runtime
+    from shared.sources.folder import FolderSource
+
+    queue = MemoryQueue()
+    sources = args.source if args.command == "scan" else ([args.source] if args.source else None)
+    try:
+        source = FolderSource(sources) if sources else None
+    except FileNotFoundError as exc:
+        return _fail(str(exc))
+    if args.command == "scan" and args.subscription:
+        settings = Settings(
+            **{**settings.__dict__, "scope_subscriptions": frozenset(s.lower() for s in args.subscription)}
+        )
+    pipeline = runtime.build_pipeline(settings, source=source, queue=queue, store=store)
+    if args.command == "scan":
+        report = pipeline.sweep("Manual")
+        print(f"scan: {report.listed} target(s) listed, {len(report.rechecked)} stored target(s) re-checked")
+        _drain(pipeline, queue)
+        return EXIT_OK
+    for name in args.events:
+        path = Path(name)
+        if args.changes and args.source:
+            _apply_changes(Path(args.changes) / path.stem, Path(args.source))
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"{path.name}: unreadable ({exc}); skipped", file=sys.stderr)
+            continue
+        batch = payload if isinstance(payload, list) else [payload]
+        for i, raw in enumerate(batch):
+            outcome = pipeline.handle_event(raw)
+            label = f"{path.name}" + (f"[{i}]" if len(batch) > 1 else "")
+            if outcome.dropped:
+                print(f"{label}: dropped: {outcome.dropped}")
+            else:
+                print(f"{label}: {len(outcome.items)} target(s) to evaluate")
+            _drain(pipeline, queue, indent="  ")
+    return EXIT_OK
+
+
+def _drain(pipeline: Any, queue: MemoryQueue, indent: str = "") -> None:
+    while queue.items:
+        item = queue.items.popleft()
+        outcome = pipeline.process(item)
+        name = outcome.target_id.rstrip("/").rsplit("/", 1)[-1]
+        print(f"{indent}{name}: {outcome.result} ({outcome.reason})")
+        for control, before, after in outcome.changed:
+            if before:
+                print(f"{indent}  {control}: {before} -> {after}")
+
+
+def _apply_changes(folder: Path, target: Path) -> None:
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(folder)
+        if path.name.endswith(".deleted"):
+            victim = target / str(rel)[: -len(".deleted")]
+            if victim.exists():
+                victim.unlink()
+            continue
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+
+
+def _show(store: Any, args: argparse.Namespace) -> int:
+    if args.command == "state":
+        records = store.state_records(args.resource, include_deleted=args.include_deleted)
+        records.sort(key=lambda r: (r["ResourceId"].lower(), _STATUS_ORDER.get(r["Status"], 9), r["ControlId"]))
+    else:
+        records = store.history_records(args.resource)
+    if args.format == "json":
+        print(json.dumps(records, indent=2, default=str))
+        return EXIT_OK
+    print(_table(records, history=args.command == "history"))
+    return EXIT_OK
+
+
+_STATUS_ORDER = {"Fail": 0, "Unknown": 1, "Pass": 2, "Exempt": 3, "NotApplicable": 4}
+
+
+def _table(records: Sequence[dict[str, Any]], history: bool) -> str:
+    if not records:
+        return "(nothing stored)"
+    header: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    if history:
+        header = ("WHEN", "TARGET", "CONTROL", "CHANGE", "BY", "EVENT")
+        rows = [
+            (
+                r["SourceReadAt"][:19].replace("T", " "),
+                r["ResourceName"],
+                r["ControlId"],
+                f"{r['PreviousStatus'] or '(new)'} -> {r['Status']}",
+                r["ChangedBy"] or "-",
+                (r["EventId"] or r["Trigger"])[:36],
+            )
+            for r in records
+        ]
+    else:
+        header = ("TARGET", "CONTROL", "STATUS", "SEVERITY", "REASON")
+        rows = [(r["ResourceName"], r["ControlId"], r["Status"], r["Severity"], r["Reason"][:90]) for r in records]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    widths[-1] = min(widths[-1], 90)
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=False)).rstrip()]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows]
+    return "\n".join(lines)

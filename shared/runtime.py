@@ -1,0 +1,110 @@
+"""Wiring: settings -> store, queue, source, publisher -> Pipeline. Built once per process.
+
+Heavy SDK modules are imported here lazily, inside the builders, so that importing
+``function_app`` (and indexing the functions) stays cheap on a cold start.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+from shared.config import Config
+from shared.logs import publisher_from_settings
+from shared.pipeline import Pipeline
+from shared.settings import Settings
+from shared.sources.base import Source
+from shared.store import Store, open_store
+from shared.work import StorageQueue, WorkQueue
+
+log = logging.getLogger(__name__)
+
+
+def quiet_sdk_logging() -> None:
+    """The SDKs log every HTTP request at INFO (headers included); keep warnings only."""
+    logging.getLogger("azure").setLevel(logging.WARNING)
+
+
+@lru_cache(maxsize=1)
+def credential(settings: Settings) -> Any:
+    """The managed identity in Azure; developer credentials locally. Never a secret in settings."""
+    from azure.identity import DefaultAzureCredential
+
+    kwargs: dict[str, Any] = {}
+    if settings.managed_identity_client_id:
+        kwargs["managed_identity_client_id"] = settings.managed_identity_client_id
+    if settings.authority_host:
+        kwargs["authority"] = settings.authority_host
+    return DefaultAzureCredential(**kwargs)
+
+
+def store_from_settings(settings: Settings, credential_factory: Any = None) -> Store:
+    cred = None
+    if not settings.storage_connection_string:
+        cred = (credential_factory or (lambda: credential(settings)))()
+    return open_store(
+        connection_string=settings.storage_connection_string,
+        table_service_uri=settings.table_service_uri,
+        credential=cred,
+        state_table=settings.state_table,
+        deps_table=settings.deps_table,
+        outbox_table=settings.outbox_table,
+    )
+
+
+def queue_from_settings(settings: Settings, name: str | None = None) -> StorageQueue:
+    cred = None if settings.storage_connection_string else credential(settings)
+    return StorageQueue.open(
+        connection_string=settings.storage_connection_string,
+        queue_service_uri=settings.queue_service_uri,
+        credential=cred,
+        name=name or settings.work_queue,
+    )
+
+
+def build_pipeline(
+    settings: Settings,
+    *,
+    source: Source | None = None,
+    queue: WorkQueue | None = None,
+    store: Store | None = None,
+    config: Config | None = None,
+) -> Pipeline:
+    store = store or store_from_settings(settings)
+    lister = None
+    if source is None:
+        from shared.sources.arm import ArmSource
+        from shared.sources.graph import ResourceGraphLister
+
+        cred = credential(settings)
+        source = ArmSource(cred, settings=settings)
+        lister = ResourceGraphLister(cred, settings).list_targets
+    poison = None
+    if queue is None:
+        storage_queue = queue_from_settings(settings)
+        queue = storage_queue
+        poison_queue = queue_from_settings(settings, f"{settings.work_queue}-poison")
+        poison = poison_queue.approximate_count
+    publisher = publisher_from_settings(settings, lambda: credential(settings), store.outbox())
+    return Pipeline(
+        store=store,
+        source=source,
+        publisher=publisher,
+        queue=queue,
+        settings=settings,
+        config=config if config is not None else config_from_settings(settings),
+        lister=lister,
+        poison_count=poison,
+    )
+
+
+def config_from_settings(settings: Settings) -> Config:
+    return Config.load(str(settings.config_path)) if settings.config_path else Config()
+
+
+@lru_cache(maxsize=1)
+def pipeline() -> Pipeline:
+    """The process-wide pipeline of the Function App (settings read once)."""
+    quiet_sdk_logging()
+    return build_pipeline(Settings.from_env())
