@@ -3,10 +3,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 .PHONY: setup run test lint bench docs clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,8 +15,15 @@ $(STAMP): pyproject.toml requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e '.[dev]'
 	touch $(STAMP)
 
+# Azurite (Table and Queue Storage emulator) for the tests and the story in `make run`.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+# The baseline report of the sample estate, then the event story through the pipeline on Azurite.
 run: setup
 	$(BIN)/aks-compliance evaluate examples/estate --fail-on none
+	$(BIN)/python -m devtools.azurite -- sh devtools/story.sh
 
 test: setup lint
 	$(BIN)/python -m pytest
@@ -32,4 +40,4 @@ docs: setup
 	$(BIN)/aks-compliance controls --format markdown > docs/controls.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules out .pytest_cache .mypy_cache .ruff_cache
