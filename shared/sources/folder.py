@@ -7,7 +7,7 @@ see ARM change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,17 +18,20 @@ from shared.sources.base import TargetRead, TargetRef
 
 
 class FolderSource:
-    def __init__(self, paths: list[str]) -> None:
+    def __init__(self, paths: list[str], clock: Callable[[], datetime] | None = None) -> None:
         missing = [p for p in paths if not Path(p).exists()]
         if missing:
             raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
         self.paths = paths
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.reads = 0
 
     def _load(self) -> Estate:
         return load_paths(self.paths)
 
     def read(self, target_id: str) -> TargetRead:
-        read_at = datetime.now(UTC)
+        read_at = self.clock()
+        self.reads += 1
         estate = self._load()
         key = ids.norm(target_id)
         target = next((d for d in targets_of(estate) if d.key == key), None)

@@ -1,0 +1,677 @@
+"""A loopback HTTPS stand-in for Azure Resource Manager, for the real management SDK clients.
+
+It serves ARM REST documents the way ARM does, so ``ContainerServiceClient``,
+``NetworkManagementClient`` & co. can be pointed at it unchanged::
+
+    with ArmDouble(documents, page_size=2) as arm:
+        client = NetworkManagementClient(cred, sub, base_url=arm.endpoint,
+                                         credential_scopes=[f"{arm.endpoint}/.default"],
+                                         connection_verify=arm.ca_path)
+
+Wire behaviour:
+
+* ``GET <id>?api-version=...``: the document (ids match in any casing); 404 with an ARM
+  error body when absent. Every request needs ``api-version`` (400 without, as ARM).
+* ``GET <collection>``: ``{"value": [...], "nextLink": "https://127.0.0.1:<port>/...&$skiptoken=N"}``
+  with ``page_size`` items per page. A collection is ``<parent>/<type>`` (agent pools,
+  diagnostic settings, load balancers of a resource group) or a subscription-wide list
+  ``/subscriptions/<s>/providers/<ns>/<type>`` (every resource of that type in the
+  subscription, at any depth: firewalls, registries, role and policy assignments).
+  Policy assignments of a subscription include management-group assignments (the double
+  knows no hierarchy: every management-group assignment is taken to be above every
+  subscription). ``$filter=principalId eq '<id>'`` and ``$filter=atScope()`` are honoured.
+* ``GET /subscriptions/<s>/providers/Microsoft.ContainerService/locations/<l>/kubernetesVersions``.
+* ``POST <scope>/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults``:
+  the states whose ``resourceId`` lies within the scope, paged with ``@odata.nextLink``.
+* ``POST /providers/Microsoft.ResourceGraph/resources``: the ``type in~ (...)`` list and the
+  ``project`` columns are parsed out of the query; pages of ``min($top, page_size)`` rows
+  with ``$skipToken``, ``totalRecords``, ``count``, ``data`` and ``resultTruncated``.
+
+Faults per path pattern (a regular expression searched in the lower-cased path):
+:meth:`throttle` (429 + ``Retry-After``), :meth:`fail` (any status, N times or forever),
+:meth:`deny` (403 ``AuthorizationFailed`` naming the action), :meth:`reset` (TCP reset),
+:meth:`slow` (latency), plus a global :attr:`latency`. Every request is recorded
+(:attr:`requests`) with method, path, query, headers (``Authorization`` included) and body.
+Documents can be changed between requests (:meth:`put`, :meth:`delete`).
+
+Bound to 127.0.0.1 only, on a free port, with a certificate from a throwaway ``trustme``
+CA; :attr:`ca_path` is the CA bundle for ``connection_verify``.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import re
+import shutil
+import socket
+import ssl
+import struct
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+import trustme
+
+from shared import ids
+
+FAR_FUTURE = 4_102_444_800  # 2100-01-01, seconds since the epoch
+_ENVELOPE = {
+    "id",
+    "name",
+    "type",
+    "location",
+    "tags",
+    "sku",
+    "identity",
+    "etag",
+    "systemdata",
+    "zones",
+    "kind",
+    "extendedlocation",
+    "managedby",
+    "plan",
+}
+# Columns Resource Graph adds to every row (besides the ARM envelope and properties).
+_GRAPH_EXTRAS = {"subscriptionid", "resourcegroup", "tenantid"}
+_TYPES_IN = re.compile(r"type\s+in~?\s*\(([^)]*)\)", re.IGNORECASE)
+_TYPE_EQ = re.compile(r"type\s*=~\s*'([^']+)'", re.IGNORECASE)
+_PROJECT = re.compile(r"\|\s*project\s+([^|]+)", re.IGNORECASE)
+_PRINCIPAL = re.compile(r"principalId\s+eq\s+'([^']+)'", re.IGNORECASE)
+_VERSIONS = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.containerservice/locations/(?P<loc>[^/]+)/kubernetesversions$"
+)
+_STATES = re.compile(r"^(?P<scope>.*)/providers/microsoft\.policyinsights/policystates/(?P<which>[^/]+)/queryresults$")
+_GRAPH = "/providers/microsoft.resourcegraph/resources"
+# Lists ARM answers in one response (the SDKs model them as one object, not a pager).
+_UNPAGED = ("/providers/microsoft.security/pricings", "/providers/microsoft.insights/diagnosticsettings")
+
+
+class FakeCredential:
+    """A ``TokenCredential`` with one fixed token; never contacts a login endpoint or IMDS."""
+
+    def __init__(self, token: str = "test-token") -> None:
+        self.token = token
+        self.scopes: list[tuple[str, ...]] = []
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        self.scopes.append(scopes)
+        return AccessToken(self.token, FAR_FUTURE)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # decoded, as sent (no query)
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: Any = None
+    status: int = 0
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def lower_path(self) -> str:
+        return self.path.lower()
+
+
+@dataclass
+class Fault:
+    pattern: re.Pattern[str]
+    status: int = 0  # 0: no status (reset or latency only)
+    times: int | None = None  # None: forever
+    retry_after: str | None = None
+    body: dict[str, Any] | None = None
+    reset: bool = False
+    latency: float = 0.0
+    method: str | None = None
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method:
+            return False
+        if self.times is not None and self.hits >= self.times:
+            return False
+        return bool(self.pattern.search(path))
+
+
+def to_rest(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An ARM REST document from any export shape (REST, ``az`` output, Resource Graph row).
+
+    ``az`` output has no ``properties`` level: every non-envelope key moves under
+    ``properties`` (key casing is left as ``az`` wrote it; ARM property names are
+    case-insensitive). Resource Graph rows lose the columns Graph adds.
+    """
+    keys = {k.lower(): k for k in item}
+    if "properties" in keys:
+        return {k: copy.deepcopy(v) for k, v in item.items() if k.lower() not in _GRAPH_EXTRAS}
+    out: dict[str, Any] = {}
+    props: dict[str, Any] = {}
+    for k, v in item.items():
+        low = k.lower()
+        if low == "resourcegroup":
+            continue  # az adds it to every object with an id
+        if low in _ENVELOPE:
+            out[k] = copy.deepcopy(v)
+        else:
+            props[k] = copy.deepcopy(v)
+    out["properties"] = props
+    return out
+
+
+def _items(payload: Any) -> Iterator[Any]:
+    if isinstance(payload, list):
+        for item in payload:
+            yield from _items(item) if isinstance(item, list) else [item]
+    elif isinstance(payload, dict):
+        for envelope in ("value", "data"):
+            if isinstance(payload.get(envelope), list) and "id" not in payload:
+                yield from _items(payload[envelope])
+                return
+        yield payload
+
+
+def rest_documents(folder: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """ARM REST documents and PolicyInsights states from an export folder (any shapes)."""
+    docs: list[dict[str, Any]] = []
+    states: list[dict[str, Any]] = []
+    for path in sorted(Path(folder).rglob("*.json")):
+        for item in _items(json.loads(path.read_text(encoding="utf-8-sig"))):
+            if not isinstance(item, dict):
+                continue
+            lower = {k.lower() for k in item}
+            if "compliancestate" in lower and "id" not in lower:
+                states.append(item)
+            elif isinstance(item.get("id"), str) and ids.is_arm_id(item["id"]):
+                docs.append(to_rest(item))
+    return docs, states
+
+
+def _arm_error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+def _is_collection(path: str) -> bool:
+    """``.../providers/<ns>/<type>[/<name>/<child>]``: an odd number of segments after the namespace."""
+    segs = _segments(path)
+    last = max((i for i, s in enumerate(segs) if s == "providers"), default=-1)
+    if last < 0 or last + 1 >= len(segs):
+        return False
+    return (len(segs) - last - 2) % 2 == 1
+
+
+def _collection_of(key: str) -> str:
+    return key.rsplit("/", 1)[0]
+
+
+class ArmDouble:
+    def __init__(
+        self,
+        documents: Iterable[Mapping[str, Any]] = (),
+        *,
+        policy_states: Iterable[Mapping[str, Any]] = (),
+        kubernetes_versions: Mapping[str, Mapping[str, Any]] | None = None,
+        page_size: int = 100,
+        latency: float = 0.0,
+    ) -> None:
+        self.page_size = page_size
+        self.latency = latency
+        self.requests: list[Request] = []
+        self.faults: list[Fault] = []
+        self.default_kubernetes_versions: dict[str, Any] | None = None
+        self._top: dict[str, dict[str, Any]] = {}  # normalised id -> REST document, as put
+        self._embedded: dict[str, dict[str, Any]] = {}  # child resources found inside documents
+        self._children: dict[str, set[str]] = {}  # parent key -> keys of its embedded children
+        self._states: list[dict[str, Any]] = [dict(s) for s in policy_states]
+        self._versions: dict[str, dict[str, Any]] = {
+            k.replace(" ", "").lower(): dict(v) for k, v in (kubernetes_versions or {}).items()
+        }
+        self._lock = threading.RLock()
+        for doc in documents:
+            self.put(doc)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._dir: str | None = None
+        self.ca_path = ""
+        self.endpoint = ""
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, **kwargs: Any) -> ArmDouble:
+        docs, states = rest_documents(folder)
+        return cls(docs, policy_states=states, **kwargs)
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def start(self) -> ArmDouble:
+        self._dir = tempfile.mkdtemp(prefix="arm-double-")
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(ctx)
+        ca_file = Path(self._dir) / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        self.ca_path = str(ca_file)
+        self._server = _Server(("127.0.0.1", 0), _Handler, self, ctx)
+        self.endpoint = f"https://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="arm-double", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> ArmDouble:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- documents ----------------------------------------------------------------------
+    def put(self, document: Mapping[str, Any]) -> None:
+        """Add or replace a document (embedded child resources, e.g. subnets, become gettable too)."""
+        doc = copy.deepcopy(dict(document))
+        key = ids.norm(str(doc["id"]))
+        with self._lock:
+            self._drop_children(key)
+            self._top[key] = doc
+            children: set[str] = set()
+            self._index_embedded(doc, key, children, depth=0)
+            self._children[key] = children
+
+    def _index_embedded(self, value: Any, parent: str, children: set[str], depth: int) -> None:
+        if isinstance(value, dict):
+            cid = value.get("id")
+            if depth and isinstance(cid, str) and ids.is_arm_id(cid) and isinstance(value.get("properties"), dict):
+                ckey = ids.norm(cid)
+                if ckey != parent:
+                    self._embedded[ckey] = value
+                    children.add(ckey)
+            for v in value.values():
+                self._index_embedded(v, parent, children, depth + 1)
+        elif isinstance(value, list):
+            for v in value:
+                self._index_embedded(v, parent, children, depth + 1)
+
+    def _drop_children(self, key: str) -> None:
+        for child in self._children.pop(key, set()):
+            self._embedded.pop(child, None)
+
+    def delete(self, resource_id: str) -> None:
+        """Remove a document (and the children embedded in it), as a DELETE in ARM would."""
+        key = ids.norm(resource_id)
+        with self._lock:
+            self._drop_children(key)
+            self._top.pop(key, None)
+            self._embedded.pop(key, None)
+
+    def get(self, resource_id: str) -> dict[str, Any] | None:
+        key = ids.norm(resource_id)
+        with self._lock:
+            return self._top.get(key) or self._embedded.get(key)
+
+    def _all(self) -> list[tuple[str, dict[str, Any]]]:
+        merged = {**self._embedded, **self._top}
+        return sorted(merged.items())
+
+    def set_policy_states(self, states: Iterable[Mapping[str, Any]]) -> None:
+        with self._lock:
+            self._states = [dict(s) for s in states]
+
+    def set_kubernetes_versions(self, location: str, response: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._versions[location.replace(" ", "").lower()] = dict(response)
+
+    # --- faults -------------------------------------------------------------------------
+    def _add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def throttle(self, pattern: str, times: int = 1, retry_after: str = "1", method: str | None = None) -> Fault:
+        body = _arm_error("TooManyRequests", "The request is being throttled.")
+        return self._add(Fault(re.compile(pattern, re.I), 429, times, retry_after, body, method=method))
+
+    def fail(
+        self,
+        pattern: str,
+        status: int = 503,
+        times: int | None = None,
+        retry_after: str | None = None,
+        method: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Fault:
+        body = body or _arm_error("ServiceUnavailable" if status >= 500 else "Failed", f"Injected status {status}.")
+        return self._add(Fault(re.compile(pattern, re.I), status, times, retry_after, body, method=method))
+
+    def not_found(self, pattern: str, times: int | None = None) -> Fault:
+        body = _arm_error("ResourceNotFound", "The Resource was not found.")
+        return self._add(Fault(re.compile(pattern, re.I), 404, times, body=body))
+
+    def deny(self, pattern: str, action: str, times: int | None = None) -> Fault:
+        """403 ``AuthorizationFailed`` for ``action`` on every path matching ``pattern``."""
+        fault = Fault(re.compile(pattern, re.I), 403, times)
+        fault.body = {"action": action}  # the message is built per request (it names the scope)
+        return self._add(fault)
+
+    def reset(self, pattern: str, times: int | None = None) -> Fault:
+        return self._add(Fault(re.compile(pattern, re.I), 0, times, reset=True))
+
+    def slow(self, pattern: str, seconds: float, times: int | None = None) -> Fault:
+        return self._add(Fault(re.compile(pattern, re.I), 0, times, latency=seconds))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    # --- inspection -----------------------------------------------------------------------
+    def count(self, pattern: str = "", method: str | None = None) -> int:
+        """Requests whose lower-cased path matches ``pattern`` (a regular expression)."""
+        rx = re.compile(pattern, re.I)
+        with self._lock:
+            return sum(
+                1 for r in self.requests if rx.search(r.lower_path) and (method is None or r.method == method.upper())
+            )
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # --- serving ----------------------------------------------------------------------------
+    def _fault_for(self, method: str, path: str) -> list[Fault]:
+        with self._lock:
+            hit = [f for f in self.faults if f.matches(method, path)]
+            for f in hit:
+                f.hits += 1
+            return hit
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any, dict[str, str]]:
+        """The status, JSON body and extra headers ARM would answer."""
+        low = ids.norm(path) if path not in ("", "/") else "/"
+        if not query.get("api-version"):
+            return 400, _arm_error(
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            ), {}
+        if method == "POST" and low == _GRAPH:
+            return 200, self._graph(body if isinstance(body, dict) else {}), {}
+        m = _STATES.match(low)
+        if method == "POST" and m:
+            return self._policy_states(path, m.group("scope"), query)
+        if method != "GET":
+            return 405, _arm_error("MethodNotAllowed", f"{method} is not supported by the double."), {}
+        m = _VERSIONS.match(low)
+        if m:
+            with self._lock:
+                response = self._versions.get(m.group("loc")) or self.default_kubernetes_versions
+            if response is None:
+                return 404, _arm_error("NotFound", f"No versions for location {m.group('loc')}."), {}
+            return 200, response, {}
+        doc = self.get(low)
+        if doc is not None:
+            return 200, doc, {}
+        if _is_collection(low):
+            items = self._collection(low, query)
+            if low.endswith(_UNPAGED):
+                return 200, {"value": items}, {}
+            return 200, self._page(path, items, query, "value", "nextLink"), {}
+        return 404, _arm_error("ResourceNotFound", f"The Resource '{path}' was not found."), {}
+
+    def _collection(self, low: str, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+        segs = _segments(low)
+        subscription_wide = len(segs) == 5 and segs[0] == "subscriptions" and segs[2] == "providers"
+        rtype = f"{segs[3]}/{segs[4]}" if subscription_wide else ""
+        scope = f"/subscriptions/{segs[1]}" if subscription_wide else ""
+        flt = (query.get("$filter") or [""])[0]
+        at_scope = "atscope()" in flt.lower()
+        mg_prefix = "/providers/microsoft.management/managementgroups/"
+        out = []
+        with self._lock:
+            for key, doc in self._all():
+                parsed = ids.parse(key)
+                if _collection_of(key) == low:
+                    out.append(doc)
+                elif not subscription_wide or parsed.type != rtype:
+                    continue
+                elif parsed.subscription == segs[1]:
+                    # Everything in the subscription; atScope(): only what sits at the subscription itself.
+                    if not at_scope or parsed.parent == scope:
+                        out.append(doc)
+                elif rtype == "microsoft.authorization/policyassignments" and key.startswith(mg_prefix):
+                    out.append(doc)  # inherited from a management group above the subscription
+        principal = _PRINCIPAL.search(flt)
+        if principal:
+            wanted = principal.group(1).lower()
+            out = [d for d in out if str(_get(d.get("properties") or {}, "principalId") or "").lower() == wanted]
+        return out
+
+    def _page(
+        self, path: str, items: list[dict[str, Any]], query: dict[str, list[str]], key: str, next_key: str
+    ) -> dict[str, Any]:
+        start = int((query.get("$skiptoken") or ["0"])[0] or 0)
+        page = items[start : start + self.page_size]
+        out: dict[str, Any] = {key: page}
+        if start + self.page_size < len(items):
+            params = {"api-version": query["api-version"][0], "$skiptoken": str(start + self.page_size)}
+            if query.get("$filter"):
+                params["$filter"] = query["$filter"][0]
+            out[next_key] = f"{self.endpoint}{path}?{urlencode(params)}"
+        return out
+
+    def _policy_states(
+        self, path: str, scope: str, query: dict[str, list[str]]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            states = [s for s in self._states if ids.scope_contains(scope, str(_get(s, "resourceId") or ""))]
+        body = self._page(path, states, query, "value", "@odata.nextLink")
+        body = {
+            "@odata.context": "https://management.azure.com/providers/Microsoft.PolicyInsights/policyStates/$metadata#latest",
+            "@odata.count": len(body["value"]),
+            **body,
+        }
+        return 200, body, {}
+
+    def _graph(self, body: dict[str, Any]) -> dict[str, Any]:
+        query = str(body.get("query") or "")
+        subs = {str(s).lower() for s in body.get("subscriptions") or []}
+        options = body.get("options") or {}
+        types: set[str] = set()
+        m = _TYPES_IN.search(query)
+        if m:
+            types = {t.strip().strip("'\"").lower() for t in m.group(1).split(",") if t.strip()}
+        types |= {t.lower() for t in _TYPE_EQ.findall(query)}
+        project = _PROJECT.search(query)
+        columns = [c.strip() for c in project.group(1).split(",") if c.strip()] if project else None
+        rows = []
+        with self._lock:
+            for key, doc in self._all():
+                parsed = ids.parse(key)
+                if parsed.type.count("/") > 1:
+                    continue  # child resources are not in the resources table
+                if types and parsed.type not in types:
+                    continue
+                if subs and parsed.subscription not in subs:
+                    continue
+                rows.append(_graph_row(doc, parsed))
+        if columns is not None:
+            rows = [{c: r.get(c) for c in columns} for r in rows]
+        top = int(options.get("$top") or options.get("top") or 1000)
+        token = options.get("$skipToken") or options.get("skipToken")
+        start = int(base64.b64decode(token).decode()) if token else int(options.get("$skip") or 0)
+        size = min(top, self.page_size)
+        page = rows[start : start + size]
+        out: dict[str, Any] = {
+            "totalRecords": len(rows),
+            "count": len(page),
+            "data": page,
+            "facets": [],
+            "resultTruncated": "false",
+        }
+        if start + size < len(rows):
+            out["$skipToken"] = base64.b64encode(str(start + size).encode()).decode()
+        return out
+
+
+def _get(item: Mapping[str, Any], name: str) -> Any:
+    low = name.lower()
+    return next((v for k, v in item.items() if k.lower() == low), None)
+
+
+def _graph_row(doc: Mapping[str, Any], parsed: ids.ResourceId) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": doc.get("id"),
+        "name": doc.get("name") or parsed.name,
+        "type": parsed.type,
+        "tenantId": "c5a1e7d3-4f2b-4a8e-9d61-3b7f0e2c9a54",
+        "kind": _get(doc, "kind") or "",
+        "location": _get(doc, "location"),
+        "resourceGroup": parsed.resource_group,
+        "subscriptionId": parsed.subscription,
+        "managedBy": _get(doc, "managedBy") or "",
+        "sku": _get(doc, "sku"),
+        "plan": _get(doc, "plan"),
+        "properties": _get(doc, "properties"),
+        "tags": _get(doc, "tags"),
+        "identity": _get(doc, "identity"),
+        "zones": _get(doc, "zones"),
+        "extendedLocation": _get(doc, "extendedLocation"),
+    }
+    return row
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handler: type, double: ArmDouble, ctx: ssl.SSLContext) -> None:
+        if address[0] != "127.0.0.1":
+            raise ValueError("the ARM double binds 127.0.0.1 only")
+        super().__init__(address, handler)
+        self.double = double
+        self.ssl_context = ctx
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # TLS handshake in the connection's own thread, so a stuck client blocks nobody else.
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # injected resets and clients going away are expected
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (OSError, ValueError):
+            self.close_connection = True
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except (OSError, ValueError):
+            pass
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
+        double = self.server.double
+        split = urlsplit(self.path)
+        path = unquote(split.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        record = Request(method, path, query, {k.lower(): v for k, v in self.headers.items()}, body)
+        with double._lock:
+            double.requests.append(record)
+        if double.latency:
+            time.sleep(double.latency)
+        status, payload, headers = 0, None, {}
+        for fault in double._fault_for(method, path.lower()):
+            if fault.latency:
+                time.sleep(fault.latency)
+            if fault.reset:
+                record.status = -1
+                self._reset()
+                return
+            if fault.status and not status:
+                status, payload = fault.status, fault.body
+                if fault.retry_after:
+                    headers["Retry-After"] = fault.retry_after
+                if status == 403 and payload and "action" in payload:
+                    payload = _arm_error(
+                        "AuthorizationFailed",
+                        f"The client 'f3e1c2a4-0000-4000-8000-000000000001' with object id "
+                        f"'f3e1c2a4-0000-4000-8000-000000000001' does not have authorization to perform action "
+                        f"'{payload['action']}' over scope '{path}' or the scope is invalid. If access was "
+                        f"recently granted, please refresh your credentials.",
+                    )
+        if not status:
+            status, payload, headers = double.handle(method, path, query, body)
+        record.status = status
+        data = json.dumps(payload).encode() if payload is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-ms-request-id", f"double-{len(double.requests)}")
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP RST, as a broken network path does."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
