@@ -427,7 +427,7 @@ class TableOutbox:
         size = 0
         for record in records:
             n = len(json.dumps(record, default=str))
-            if batch and size + n > 600_000:
+            if batch and size + n > 400_000:  # entities hold 1 MiB of UTF-16: ~500k characters
                 self._put_one(stream, batch)
                 batch, size = [], 0
             batch.append(record)
