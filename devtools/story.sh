@@ -1,5 +1,7 @@
 #!/bin/sh
 # The event story of `make run`, against the Azurite that devtools.azurite started.
+# Reads are stamped at the story's own times (the events happened on 2026-11-27), so the
+# story plays out the same whatever today's date is.
 set -eu
 BIN=.venv/bin
 WORK=out/story-estate
@@ -8,10 +10,10 @@ mkdir -p out
 cp -r examples/estate "$WORK"
 
 echo; echo "== scan: every target of the sample estate, recorded in Table Storage"
-$BIN/aks-compliance scan --source "$WORK"
+$BIN/aks-compliance scan --source "$WORK" --read-time 2026-11-27T08:00:00Z
 
-echo; echo "== replay: the story in examples/events (the estate changes between events)"
-$BIN/aks-compliance replay examples/events/*.json --source "$WORK" --changes examples/events/changes
+echo; echo "== replay: the story of examples/events (the estate changes between events)"
+$BIN/aks-compliance replay examples/events/*.json --source "$WORK" --changes examples/events/changes --at-event-time
 
 echo; echo "== state: what Table Storage holds now (failing first)"
 $BIN/aks-compliance state

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +27,20 @@ def add_parsers(sub: Any) -> None:
     group = scan.add_mutually_exclusive_group(required=True)
     group.add_argument("--source", metavar="DIR", action="append", help="documents from a folder instead of ARM")
     group.add_argument("--subscription", metavar="ID", action="append", help="live: read these subscriptions from ARM")
+    scan.add_argument(
+        "--read-time", metavar="ISO8601", help="with --source: stamp reads from this time on (recorded stories)"
+    )
 
     replay = sub.add_parser(
         "replay", help="send events (Event Grid or CloudEvents JSON) through the handler and worker"
     )
     replay.add_argument("events", nargs="+", metavar="EVENTS.json")
     replay.add_argument("--source", metavar="DIR", help="documents from a folder (re-read for every evaluation)")
+    replay.add_argument(
+        "--at-event-time",
+        action="store_true",
+        help="with --source: stamp each read as if the event was delivered when it happened (recorded stories)",
+    )
     replay.add_argument(
         "--changes",
         metavar="DIR",
@@ -54,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
     from shared import runtime
     from shared.store import StoreUnavailable
 
+    # What the pipeline logs (dropped events, deletions) is printed by these commands
+    # already; only errors need to reach stderr on top.
+    logging.basicConfig(level=logging.ERROR, format="aks-compliance: %(levelname)s: %(message)s")
     runtime.quiet_sdk_logging()
     try:
         settings = Settings.from_env()
@@ -77,8 +90,15 @@ def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> i
 
     queue = MemoryQueue()
     sources = args.source if args.command == "scan" else ([args.source] if args.source else None)
+    clock = StoryClock()
+    if args.command == "scan" and args.read_time:
+        try:
+            clock.advance_to(datetime.fromisoformat(args.read_time))
+        except ValueError:
+            return _fail(f"--read-time {args.read_time!r} is not an ISO 8601 time")
+    story = (args.command == "scan" and bool(args.read_time)) or (args.command == "replay" and args.at_event_time)
     try:
-        source = FolderSource(sources) if sources else None
+        source = FolderSource(sources, clock=clock if story else None) if sources else None
     except FileNotFoundError as exc:
         return _fail(str(exc))
     if args.command == "scan" and args.subscription:
@@ -102,6 +122,8 @@ def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> i
             continue
         batch = payload if isinstance(payload, list) else [payload]
         for i, raw in enumerate(batch):
+            if story:
+                clock.advance_to(_event_time(raw))
             outcome = pipeline.handle_event(raw)
             label = f"{path.name}" + (f"[{i}]" if len(batch) > 1 else "")
             if outcome.dropped:
@@ -110,6 +132,37 @@ def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> i
                 print(f"{label}: {len(outcome.items)} target(s) to evaluate")
             _drain(pipeline, queue, indent="  ")
     return EXIT_OK
+
+
+class StoryClock:
+    """Read times for a recorded story: never earlier than the event being delivered, never backwards.
+
+    A recorded event happened at its own time, not now; stamping the reads it causes
+    with the event's time (plus a tick) replays the story the way it was delivered,
+    whatever today's date is.
+    """
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+        self._set = False
+
+    def advance_to(self, when: datetime | None) -> None:
+        if when is None:
+            return
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        if not self._set or when > self.now:
+            self.now, self._set = when, True
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+
+def _event_time(raw: Any) -> datetime | None:
+    from shared import events
+
+    change = events.parse(raw)
+    return change.time if isinstance(change, events.Change) else None
 
 
 def _drain(pipeline: Any, queue: MemoryQueue, indent: str = "") -> None:

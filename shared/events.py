@@ -238,7 +238,7 @@ def affected(change: Change) -> Affected:
             direct.add(link.id)
             if link is not parsed:
                 notes.append(f"child of {link.type.rsplit('/', 1)[-1]} {link.name}")
-            break
+        # Targets are dependencies too: a cluster's AcrPull verdict reads the registries.
         exact.add(link.id)
         if link.provider and link.subscription:
             exact.add(f"/subscriptions/{link.subscription}/providers/{link.type}")

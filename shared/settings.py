@@ -8,6 +8,7 @@ identity); a connection string is accepted for Azurite and local runs only.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from shared import ids
 
 STORAGE_PREFIX = "ComplianceStorage"
 WORK_QUEUE = "compliance-work"
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 
 
 class SettingsError(ValueError):
@@ -76,6 +78,10 @@ class Settings:
         queue_uri = get(f"{STORAGE_PREFIX}__queueServiceUri")
         if conn and (table_uri or queue_uri):
             raise SettingsError(f"set either {STORAGE_PREFIX} or {STORAGE_PREFIX}__tableServiceUri/__queueServiceUri")
+        for var in ("COMPLIANCE_STATE_TABLE", "COMPLIANCE_DEPS_TABLE", "COMPLIANCE_OUTBOX_TABLE"):
+            name = get(var)
+            if name is not None and not _TABLE_NAME.match(name):
+                raise SettingsError(f"{var}: {name!r} is not a table name (a letter, then 2-62 letters or digits)")
         cache = get("SHARED_CACHE_SECONDS") or "300"
         if not cache.isdigit():
             raise SettingsError(f"SHARED_CACHE_SECONDS: {cache!r} is not a number of seconds")
@@ -84,6 +90,9 @@ class Settings:
             table_service_uri=table_uri,
             queue_service_uri=queue_uri,
             managed_identity_client_id=get(f"{STORAGE_PREFIX}__clientId") or get("AZURE_CLIENT_ID"),
+            state_table=get("COMPLIANCE_STATE_TABLE") or cls.state_table,
+            deps_table=get("COMPLIANCE_DEPS_TABLE") or cls.deps_table,
+            outbox_table=get("COMPLIANCE_OUTBOX_TABLE") or cls.outbox_table,
             logs_ingestion_endpoint=get("LOGS_INGESTION_ENDPOINT"),
             logs_dcr_immutable_id=get("LOGS_DCR_IMMUTABLE_ID"),
             logs_findings_stream=get("LOGS_FINDINGS_STREAM") or cls.logs_findings_stream,

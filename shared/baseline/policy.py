@@ -197,6 +197,10 @@ def default_namespace_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verd
     return assigned(t, ctx, {NO_DEFAULT_NAMESPACE: "no workloads in the default namespace"}, in_cluster=True)
 
 
+def _kubernetes_or_unknown(category: str | None) -> bool:
+    return category is None or category.strip().lower() in ("", "tbd", "kubernetes")
+
+
 @control(
     CONTROLS,
     id="AKS.PolicyCompliance",
@@ -214,13 +218,9 @@ def policy_compliance(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         return unknown("Azure Policy compliance states for the cluster are not available.")
     # Only Kubernetes policies carry facts from inside the cluster; a state that names
     # another category (Tags, Monitoring, ...) is not this control's business. A state
-    # without a category cannot be told apart and counts, so nothing is passed by omission.
-    states = [
-        s
-        for s in states
-        if r.text(s.data, "policyDefinitionCategory") in (None, "")
-        or r.same(r.text(s.data, "policyDefinitionCategory"), "Kubernetes")
-    ]
+    # without a real category (absent, or "tbd" as the PolicyInsights API often says)
+    # cannot be told apart and counts, so nothing is passed by omission.
+    states = [s for s in states if _kubernetes_or_unknown(r.text(s.data, "policyDefinitionCategory"))]
     bad = [s for s in states if r.same(r.text(s.data, "complianceState"), "NonCompliant")]
     listed = [
         {

@@ -41,6 +41,7 @@ CA; :attr:`ca_path` is the CA bundle for ``connection_verify``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import json
 import re
@@ -63,6 +64,7 @@ import trustme
 from shared import ids
 
 FAR_FUTURE = 4_102_444_800  # 2100-01-01, seconds since the epoch
+TENANT = "c5a1e7d3-4f2b-4a8e-9d61-3b7f0e2c9a54"
 _ENVELOPE = {
     "id",
     "name",
@@ -92,6 +94,32 @@ _STATES = re.compile(r"^(?P<scope>.*)/providers/microsoft\.policyinsights/policy
 _GRAPH = "/providers/microsoft.resourcegraph/resources"
 # Lists ARM answers in one response (the SDKs model them as one object, not a pager).
 _UNPAGED = ("/providers/microsoft.security/pricings", "/providers/microsoft.insights/diagnosticsettings")
+
+
+def _minor(version: str, plans: list[str], preview: bool = False, default: bool = False) -> dict[str, Any]:
+    patches = {f"{version}.{p}": {"upgrades": []} for p in (1, 3, 6)}
+    out: dict[str, Any] = {"version": version, "capabilities": {"supportPlan": plans}, "patchVersions": patches}
+    if preview:
+        out["isPreview"] = True
+    if default:
+        out["isDefault"] = True
+    return out
+
+
+_BOTH = ["KubernetesOfficial", "AKSLongTermSupport"]
+# GET .../locations/{location}/kubernetesVersions as AKS answers it in late November 2026
+# (shape of the KubernetesVersions_List.json example): N-2 = 1.35-1.37, LTS back to 1.32.
+KUBERNETES_VERSIONS: dict[str, Any] = {
+    "values": [
+        _minor("1.32", ["AKSLongTermSupport"]),
+        _minor("1.33", ["AKSLongTermSupport"]),
+        _minor("1.34", ["AKSLongTermSupport"]),
+        _minor("1.35", _BOTH),
+        _minor("1.36", _BOTH, default=True),
+        _minor("1.37", _BOTH),
+        _minor("1.38", ["KubernetesOfficial"], preview=True),
+    ]
+}
 
 
 class FakeCredential:
@@ -195,6 +223,23 @@ def rest_documents(folder: str | Path) -> tuple[list[dict[str, Any]], list[dict[
     return docs, states
 
 
+def subscription_document(subscription: str, display_name: str | None = None) -> dict[str, Any]:
+    """``GET /subscriptions/{id}`` as ARM answers it."""
+    return {
+        "id": f"/subscriptions/{subscription}",
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "subscriptionId": subscription,
+        "tenantId": TENANT,
+        "displayName": display_name or subscription,
+        "state": "Enabled",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "EnterpriseAgreement_2014-09-01",
+        },
+    }
+
+
 def _arm_error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -210,6 +255,16 @@ def _is_collection(path: str) -> bool:
     if last < 0 or last + 1 >= len(segs):
         return False
     return (len(segs) - last - 2) % 2 == 1
+
+
+def _collection_parent(path: str) -> str:
+    """The resource a collection hangs off ("" for subscription and resource-group scopes)."""
+    segs = _segments(path)
+    last = max(i for i, s in enumerate(segs) if s == "providers")
+    if len(segs) - last - 2 == 1:  # <scope>/providers/<ns>/<type>
+        scope = segs[:last]
+        return "/" + "/".join(scope) if "providers" in scope else ""
+    return "/" + "/".join(segs[:-1])  # <resource>/<childType>
 
 
 def _collection_of(key: str) -> str:
@@ -230,7 +285,8 @@ class ArmDouble:
         self.latency = latency
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
-        self.default_kubernetes_versions: dict[str, Any] | None = None
+        # Answer for regions without their own response; None: 404 for them.
+        self.default_kubernetes_versions: dict[str, Any] | None = copy.deepcopy(KUBERNETES_VERSIONS)
         self._top: dict[str, dict[str, Any]] = {}  # normalised id -> REST document, as put
         self._embedded: dict[str, dict[str, Any]] = {}  # child resources found inside documents
         self._children: dict[str, set[str]] = {}  # parent key -> keys of its embedded children
@@ -249,8 +305,13 @@ class ArmDouble:
 
     @classmethod
     def from_folder(cls, folder: str | Path, **kwargs: Any) -> ArmDouble:
+        """The documents of an export folder, plus the subscriptions they live in."""
         docs, states = rest_documents(folder)
-        return cls(docs, policy_states=states, **kwargs)
+        double = cls(docs, policy_states=states, **kwargs)
+        for sub in sorted({ids.parse(str(d["id"])).subscription for d in docs} - {""}):
+            if double.get(f"/subscriptions/{sub}") is None:
+                double.put(subscription_document(sub))
+        return double
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> ArmDouble:
@@ -408,10 +469,14 @@ class ArmDouble:
         """The status, JSON body and extra headers ARM would answer."""
         low = ids.norm(path) if path not in ("", "/") else "/"
         if not query.get("api-version"):
-            return 400, _arm_error(
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            ), {}
+            return (
+                400,
+                _arm_error(
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                ),
+                {},
+            )
         if method == "POST" and low == _GRAPH:
             return 200, self._graph(body if isinstance(body, dict) else {}), {}
         m = _STATES.match(low)
@@ -430,6 +495,9 @@ class ArmDouble:
         if doc is not None:
             return 200, doc, {}
         if _is_collection(low):
+            parent = _collection_parent(low)
+            if parent and self.get(parent) is None:
+                return 404, _arm_error("ParentResourceNotFound", f"The parent resource of '{path}' was not found."), {}
             items = self._collection(low, query)
             if low.endswith(_UNPAGED):
                 return 200, {"value": items}, {}
@@ -541,7 +609,7 @@ def _graph_row(doc: Mapping[str, Any], parsed: ids.ResourceId) -> dict[str, Any]
         "id": doc.get("id"),
         "name": doc.get("name") or parsed.name,
         "type": parsed.type,
-        "tenantId": "c5a1e7d3-4f2b-4a8e-9d61-3b7f0e2c9a54",
+        "tenantId": TENANT,
         "kind": _get(doc, "kind") or "",
         "location": _get(doc, "location"),
         "resourceGroup": parsed.resource_group,
@@ -572,16 +640,17 @@ class _Server(ThreadingHTTPServer):
     def finish_request(self, request: Any, client_address: Any) -> None:
         # TLS handshake in the connection's own thread, so a stuck client blocks nobody else.
         try:
+            # Headers and body go out in separate writes: without TCP_NODELAY, Nagle and the
+            # client's delayed ACK would add ~40 ms to every request on a kept-alive connection.
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             tls = self.ssl_context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError):
             return
         try:
             self.RequestHandlerClass(tls, client_address, self)
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 tls.close()
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # injected resets and clients going away are expected
@@ -601,10 +670,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def finish(self) -> None:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             super().finish()
-        except (OSError, ValueError):
-            pass
 
     def do_GET(self) -> None:
         self._serve("GET")

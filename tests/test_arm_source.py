@@ -1,0 +1,454 @@
+# The live reader (shared/sources/arm.py) and the Resource Graph lister (shared/sources/graph.py),
+# through the real Azure management SDK clients, against the loopback HTTPS ARM double.
+# Credentials are explicit fakes: nothing here can reach Azure, IMDS or a login endpoint.
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from doubles.arm_double import KUBERNETES_VERSIONS, ArmDouble, FakeCredential
+
+from shared import ids
+from shared.documents import Estate, fold, load_paths
+from shared.engine import evaluate_target, targets_of
+from shared.settings import Settings
+from shared.sources.arm import ArmSource
+from shared.sources.base import TargetRead, TransientSourceError
+from shared.sources.graph import ResourceGraphLister
+
+ROOT = Path(__file__).resolve().parent.parent
+ESTATE = ROOT / "examples" / "estate"
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+
+PROD = "3f2c8a41-6d9e-4b7a-a2c5-8e1f0d3b9c67"
+DEV = "9b7e1d20-4c3a-4f85-b6e2-1a7d9c0e5f38"
+CLUSTER_A = f"/subscriptions/{PROD}/resourcegroups/rg-payments-prod/providers/Microsoft.ContainerService/managedClusters/aks-payments-prod"
+CLUSTER_B = f"/subscriptions/{PROD}/resourcegroups/rg-web-prod/providers/Microsoft.ContainerService/managedClusters/aks-web-prod"
+CLUSTER_C = f"/subscriptions/{DEV}/resourcegroups/rg-sandbox-dev/providers/Microsoft.ContainerService/managedClusters/aks-sandbox-dev"
+REGISTRY = f"/subscriptions/{PROD}/resourceGroups/rg-payments-prod/providers/Microsoft.ContainerRegistry/registries/acrpaymentsprod"
+NSG_NODES = f"/subscriptions/{PROD}/resourceGroups/rg-aks-network-prod/providers/Microsoft.Network/networkSecurityGroups/nsg-aks-nodes"
+ROUTE_TABLE = (
+    f"/subscriptions/{PROD}/resourceGroups/rg-aks-network-prod/providers/Microsoft.Network/routeTables/rt-aks-egress"
+)
+
+# Keep the SDK's retries fast; Retry-After from the double is still honoured.
+FAST = {"retry_total": 2, "retry_backoff_factor": 0.01, "retry_backoff_max": 0.05}
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def arm() -> Iterator[ArmDouble]:
+    # A small page size, so every list of the sample estate takes several pages.
+    with ArmDouble.from_folder(ESTATE, page_size=2) as double:
+        yield double
+
+
+@pytest.fixture(autouse=True)
+def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "arm" in request.fixturenames:
+        double: ArmDouble = request.getfixturevalue("arm")
+        double.clear_faults()
+        double.clear_requests()
+
+
+def source(
+    double: ArmDouble, clock: Clock | None = None, credential: FakeCredential | None = None, **kwargs: Any
+) -> ArmSource:
+    """A live source against the double, with fast retries and an explicit fake credential."""
+    settings = Settings(arm_endpoint=double.endpoint, shared_cache_seconds=kwargs.pop("cache", 300))
+    extra: dict[str, Any] = {"clock": clock} if clock else {}
+    credential = credential or FakeCredential()
+    return ArmSource(credential, settings=settings, connection_verify=double.ca_path, **FAST, **extra, **kwargs)
+
+
+def findings(read: TargetRead, estate: Estate | None = None) -> dict[str, tuple[str, str]]:
+    assert read.target is not None
+    result = evaluate_target(read.target, estate or read.estate, now=NOW, versions=read.versions)
+    return {f.ControlId: (f.Status, f.Reason) for f in result.findings}
+
+
+@pytest.fixture(scope="module")
+def folder() -> Estate:
+    return load_paths([str(ESTATE)])
+
+
+# --------------------------------------------------------------------------- parity with files
+
+# Where the export holds less evidence than a live read fetches, the live verdict differs,
+# and is the better one: the export has no diagnostic-settings list attributable to cluster C
+# and no policy states for the dev subscription; the live reader lists both (both empty).
+LIVE_HAS_MORE = {
+    (ids.norm(CLUSTER_C), "AKS.ControlPlaneAuditLogs"): "Fail",
+    (ids.norm(CLUSTER_C), "AKS.PolicyCompliance"): "Pass",
+}
+# The export puts both subscriptions' registries in every cluster's context; live reads the
+# cluster's own subscription. Same verdict, the count in the sentence differs.
+REASON_DIFFERS = {(ids.norm(CLUSTER_B), "AKS.AcrPullWithManagedIdentity")}
+
+
+def test_every_target_of_the_sample_estate_evaluates_as_its_files(arm: ArmDouble, folder: Estate) -> None:
+    live = source(arm)
+    targets = targets_of(folder)
+    assert len(targets) == 7  # three clusters, two registries, two subscriptions
+    compared = 0
+    for doc in targets:
+        read = live.read(doc.id)
+        assert read.target is not None, doc.id
+        assert read.target.key == doc.key
+        got = findings(read)
+        # The same version source on both sides: this compares documents, not calendars.
+        result = evaluate_target(doc, folder, now=NOW, versions=read.versions)
+        want = {f.ControlId: (f.Status, f.Reason) for f in result.findings}
+        assert got.keys() == want.keys(), doc.id
+        for control, (status, reason) in want.items():
+            key = (doc.key, control)
+            if key in LIVE_HAS_MORE:
+                assert (status, got[control][0]) == ("Unknown", LIVE_HAS_MORE[key]), (doc.id, control)
+                continue
+            assert got[control][0] == status, (doc.id, control, got[control], (status, reason))
+            if key not in REASON_DIFFERS:
+                assert got[control][1] == reason, (doc.id, control)
+            compared += 1
+    assert compared == 133 - len(LIVE_HAS_MORE)  # every finding of the sample estate
+    live.close()
+
+
+def test_documents_enter_the_estate_in_the_rest_wire_shape(arm: ArmDouble) -> None:
+    read = source(arm).read(CLUSTER_A)
+    exported = json.loads((ESTATE / "prod" / "clusters" / "aks-payments-prod.json").read_text())
+    assert read.target is not None
+    # Folding the live document gives exactly what folding the file gives: no key was
+    # re-cased to snake_case by an SDK model, no `properties` level was lost.
+    assert read.target.data == fold(exported)
+    assert read.target.origin.startswith("arm:")
+    assert "enablerbac" in read.target.data and "enable_rbac" not in read.target.data
+    pool = read.estate.children(CLUSTER_A, "microsoft.containerservice/managedclusters/agentpools")
+    assert [p.name for p in pool] == ["batchpool"]
+
+
+def test_a_cluster_read_fetches_its_context_and_counts_its_requests(arm: ArmDouble) -> None:
+    credential = FakeCredential()
+    live = source(arm, credential=credential)
+    arm.clear_requests()
+    read = live.read(CLUSTER_A)
+    estate = read.estate
+    # The subnet (from the VNet), its NSG and route table, the hub firewall, the node RG's LB.
+    assert estate.get(f"{NSG_NODES}") is not None
+    assert estate.get(ROUTE_TABLE) is not None
+    assert estate.of_type("microsoft.network/azurefirewalls")
+    assert estate.in_resource_group(
+        PROD, "MC_rg-payments-prod_aks-payments-prod_westeurope", "microsoft.network/loadbalancers"
+    )
+    for rtype in (
+        "microsoft.network/azurefirewalls",
+        "microsoft.network/loadbalancers",
+        "microsoft.network/publicipaddresses",
+        "microsoft.authorization/roleassignments",
+        "microsoft.containerregistry/registries",
+        "microsoft.authorization/policyassignments",
+        "microsoft.insights/diagnosticsettings",
+        "microsoft.security/pricings",
+    ):
+        assert estate.was_read(rtype, PROD), rtype
+    assert estate.was_read("microsoft.policyinsights/policystates", ids.norm(CLUSTER_A))
+    # Only the kubelet's role assignments were asked for, with an OData filter.
+    roles = [r for r in arm.requests if r.lower_path.endswith("/roleassignments")]
+    assert roles and all("principalId eq '8c2f6b3d-1e7a-4d95-b048-2a9e5c7f1d36'" in r.query["$filter"] for r in roles)
+    # Every request carried the bearer token and an api-version; the count is the double's count.
+    assert all(r.headers.get("authorization") == "Bearer test-token" for r in arm.requests)
+    assert all(r.query.get("api-version") for r in arm.requests)
+    assert read.reads == len(arm.requests)
+    assert read.versions is not None
+    window = read.versions.window("westeurope", NOW.date())
+    assert window is not None and "kubernetesVersions API" in window.source
+    assert window.supported == ((1, 35), (1, 36), (1, 37))
+    assert {scope for call in credential.scopes for scope in call} == {f"{arm.endpoint}/.default"}
+    live.close()
+
+
+def test_lists_are_followed_over_every_page(arm: ArmDouble, folder: Estate) -> None:
+    read = source(arm).read(CLUSTER_A)
+    want = {d.key for d in folder.in_subscription(PROD, "microsoft.authorization/policyassignments")}
+    want |= {d.key for d in folder.in_subscription("", "microsoft.authorization/policyassignments")}
+    got = {d.key for d in read.estate.of_type("microsoft.authorization/policyassignments")}
+    assert got == want and len(got) > 2  # more than one page of 2
+    pages = [r for r in arm.requests if r.lower_path.endswith("/policyassignments")]
+    assert len(pages) == (len(got) + 1) // 2
+    assert all(r.query.get("$skiptoken") for r in pages[1:])
+    states = [r for r in arm.requests if r.lower_path.endswith("/queryresults")]
+    assert len(states) == 3 and all(r.method == "POST" for r in states)  # 5 states, pages of 2
+    assert len(read.estate.of_type("microsoft.policyinsights/policystates")) == 5
+
+
+def test_the_double_wants_an_api_version(arm: ArmDouble) -> None:
+    response = requests.get(f"{arm.endpoint}{CLUSTER_A}", verify=arm.ca_path, timeout=5)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "MissingApiVersionParameter"
+    response = requests.get(f"{arm.endpoint}{CLUSTER_A.upper()}?api-version=2025-10-01", verify=arm.ca_path, timeout=5)
+    assert response.status_code == 200 and response.json()["name"] == "aks-payments-prod"
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_429_with_retry_after_is_waited_for_then_read(arm: ArmDouble) -> None:
+    arm.throttle(r"/managedclusters/aks-web-prod$", times=1, retry_after="1")
+    started = time.monotonic()
+    read = source(arm).read(CLUSTER_B)
+    waited = time.monotonic() - started
+    assert read.target is not None and read.target.name == "aks-web-prod"
+    assert waited >= 1.0
+    gets = [r for r in arm.requests if r.lower_path == CLUSTER_B.lower()]
+    assert [r.status for r in gets] == [429, 200]
+    assert gets[1].at - gets[0].at >= 1.0
+
+
+def test_persistent_503_raises_transient_after_the_sdk_retries(arm: ArmDouble) -> None:
+    arm.fail(r"/microsoft.security/pricings$", status=503)
+    with pytest.raises(TransientSourceError, match="503"):
+        source(arm).read(f"/subscriptions/{PROD}")
+    assert arm.count(r"/microsoft.security/pricings$") == 1 + FAST["retry_total"]
+
+
+def test_500_once_is_retried_by_the_sdk(arm: ArmDouble) -> None:
+    arm.fail(r"/registries/acrpaymentsprod$", status=500, times=1)
+    read = source(arm).read(REGISTRY)
+    assert read.target is not None
+    assert arm.count(r"/registries/acrpaymentsprod$") == 2
+
+
+def test_a_connection_reset_that_persists_is_transient(arm: ArmDouble) -> None:
+    arm.reset(r"/registries/acrpaymentsprod$")
+    with pytest.raises(TransientSourceError):
+        source(arm).read(REGISTRY)
+
+
+def test_404_on_the_target_means_deleted(arm: ArmDouble) -> None:
+    gone = CLUSTER_A.replace("aks-payments-prod", "aks-deleted")
+    read = source(arm).read(gone)
+    assert read.target is None
+    assert read.reads == 1  # nothing else is read for a deleted target
+    assert source(arm).read(f"/subscriptions/{'0' * 8}-0000-4000-8000-{'0' * 12}").target is None
+
+
+def test_a_deleted_target_in_a_changing_estate() -> None:
+    with ArmDouble.from_folder(ESTATE) as double:
+        live = source(double)
+        assert live.read(REGISTRY).target is not None
+        document = double.get(REGISTRY)
+        assert document is not None
+        double.delete(REGISTRY)
+        assert live.read(REGISTRY).target is None
+        document["properties"]["adminUserEnabled"] = True
+        double.put(document)
+        read = live.read(REGISTRY)
+        assert findings(read)["ACR.AdminUserDisabled"][0] == "Fail"
+        live.close()
+
+
+def test_404_on_a_related_document_leaves_it_absent(arm: ArmDouble) -> None:
+    arm.not_found(r"/routetables/rt-aks-egress$")
+    read = source(arm).read(CLUSTER_A)
+    assert read.estate.get(ROUTE_TABLE) is None
+    status, reason = findings(read)["AKS.EgressThroughFirewall"]
+    assert status == "Unknown" and "rt-aks-egress" in reason
+
+
+def test_403_on_nsgs_gives_unknown_and_records_the_missing_permission(arm: ArmDouble) -> None:
+    arm.deny(r"/networksecuritygroups/", "Microsoft.Network/networkSecurityGroups/read")
+    read = source(arm).read(CLUSTER_A)
+    assert read.estate.get(NSG_NODES) is None
+    permission = read.estate.denied[("microsoft.network/networksecuritygroups", PROD)]
+    assert permission == "Microsoft.Network/networkSecurityGroups/read"
+    status, reason = findings(read)["AKS.NodeSubnetNSG"]
+    assert status == "Unknown" and "nsg-aks-nodes" in reason
+    # The rest of the read went on.
+    assert findings(read)["AKS.EgressThroughFirewall"][0] == "Pass"
+
+
+@pytest.mark.xfail(reason="Context.use does not consult Estate.denied yet (shared/context.py)", strict=False)
+def test_403_on_nsgs_is_named_in_the_reason(arm: ArmDouble) -> None:
+    arm.deny(r"/networksecuritygroups/", "Microsoft.Network/networkSecurityGroups/read")
+    read = source(arm).read(CLUSTER_A)
+    status, reason = findings(read)["AKS.NodeSubnetNSG"]
+    assert status == "Unknown" and "Microsoft.Network/networkSecurityGroups/read" in reason
+
+
+def test_403_on_a_list_names_the_permission_in_the_reason(arm: ArmDouble) -> None:
+    arm.deny(r"/roleassignments$", "Microsoft.Authorization/roleAssignments/read")
+    read = source(arm).read(CLUSTER_A)
+    status, reason = findings(read)["AKS.AcrPullWithManagedIdentity"]
+    assert status == "Unknown"
+    assert "Microsoft.Authorization/roleAssignments/read" in reason
+
+
+def test_403_on_the_target_gives_unknown_everywhere_never_a_pass(arm: ArmDouble) -> None:
+    arm.deny(r"/managedclusters/aks-web-prod$", "Microsoft.ContainerService/managedClusters/read")
+    read = source(arm).read(CLUSTER_B)
+    assert read.target is not None  # not deleted: refused
+    results = findings(read)
+    assert {status for status, _ in results.values()} == {"Unknown"}
+    assert all("Microsoft.ContainerService/managedClusters/read" in reason for _, reason in results.values())
+
+
+# --------------------------------------------------------------------------- shared documents
+
+
+def test_two_clusters_of_one_subscription_read_shared_documents_once(arm: ArmDouble) -> None:
+    live = source(arm)
+    first = live.read(CLUSTER_A)
+    second = live.read(CLUSTER_B)
+    assert arm.count(r"/microsoft.security/pricings$") == 1
+    assert arm.count(r"/subscriptions/[^/]+/providers/microsoft.authorization/policyassignments$") == 3  # 3 pages
+    assert arm.count(r"/kubernetesversions$") == 1
+    assert arm.count(r"/subscriptions/[^/]+/providers/microsoft.network/azurefirewalls$") == 1
+    assert arm.count(r"/subscriptions/[^/]+/providers/microsoft.containerregistry/registries$") == 1
+    assert second.reads < first.reads
+    # The second cluster's estate still holds the shared documents.
+    assert second.estate.was_read("microsoft.security/pricings", PROD)
+    assert second.estate.get(f"/subscriptions/{PROD}/providers/Microsoft.Security/pricings/Containers") is not None
+    live.close()
+
+
+def test_the_shared_cache_expires_and_yields_to_newer_events(arm: ArmDouble) -> None:
+    clock = Clock(NOW)
+    live = source(arm, clock, cache=300)
+    subscription = f"/subscriptions/{PROD}"
+    live.read(subscription)
+    live.read(subscription)
+    assert arm.count(r"/microsoft.security/pricings$") == 1
+    clock.now = NOW + timedelta(seconds=299)
+    live.read(subscription)
+    assert arm.count(r"/microsoft.security/pricings$") == 1
+    # An event newer than the cached copy forces a fresh read of it.
+    live.read(subscription, fresh_after=NOW + timedelta(seconds=10))
+    assert arm.count(r"/microsoft.security/pricings$") == 2
+    clock.now = NOW + timedelta(seconds=299 + 301)
+    live.read(subscription)
+    assert arm.count(r"/microsoft.security/pricings$") == 3
+    live.close()
+
+
+def test_kubernetes_versions_come_from_the_live_api(arm: ArmDouble) -> None:
+    versions = json.loads(json.dumps(KUBERNETES_VERSIONS))
+    versions["values"] = [v for v in versions["values"] if v["version"] not in ("1.35",)]
+    arm.set_kubernetes_versions("westeurope", versions)
+    try:
+        read = source(arm).read(CLUSTER_B)  # runs 1.35.6
+        status, reason = findings(read)["AKS.SupportedKubernetesVersion"]
+        assert status == "Fail" and "kubernetesVersions API" in reason
+    finally:
+        arm.set_kubernetes_versions("westeurope", KUBERNETES_VERSIONS)
+
+
+def test_firewalls_are_read_in_the_hub_subscriptions_too(arm: ArmDouble) -> None:
+    settings = Settings(arm_endpoint=arm.endpoint, hub_subscriptions=frozenset({DEV}))
+    live = ArmSource(FakeCredential(), settings=settings, connection_verify=arm.ca_path, **FAST)
+    read = live.read(CLUSTER_B)
+    assert read.estate.was_read("microsoft.network/azurefirewalls", PROD)
+    assert read.estate.was_read("microsoft.network/azurefirewalls", DEV)
+    assert arm.count(rf"/subscriptions/{DEV}/providers/microsoft.network/azurefirewalls$") == 1
+    live.close()
+
+
+def test_independent_reads_run_in_parallel() -> None:
+    latency = 0.1
+    with ArmDouble.from_folder(ESTATE, latency=latency) as slow:
+        parallel = source(slow)
+        parallel.read(CLUSTER_A)  # warm: SDK modules imported, clients built
+        started = time.monotonic()
+        read = parallel.read(CLUSTER_A)
+        elapsed = time.monotonic() - started
+        # Four rounds of requests, not one request after another.
+        assert read.reads >= 8
+        assert elapsed < 0.6 * read.reads * latency
+        parallel.close()
+        slow.slow(r"/managedclusters/aks-web-prod$", 0.3, times=1)
+        started = time.monotonic()
+        source(slow, max_workers=1).read(CLUSTER_B)
+        assert time.monotonic() - started >= 0.3 + latency
+
+
+# --------------------------------------------------------------------------- Resource Graph
+
+
+def test_resource_graph_lists_targets_over_several_pages(arm: ArmDouble) -> None:
+    settings = Settings(arm_endpoint=arm.endpoint)
+    lister = ResourceGraphLister(FakeCredential(), settings, connection_verify=arm.ca_path, **FAST)
+    refs = list(lister.list_targets([PROD, DEV]))
+    resources = [r for r in refs if r.type != "microsoft.resources/subscriptions"]
+    assert {ids.norm(r.id) for r in resources} == {
+        ids.norm(x)
+        for x in (
+            CLUSTER_A,
+            CLUSTER_B,
+            CLUSTER_C,
+            REGISTRY,
+            f"/subscriptions/{DEV}/resourceGroups/rg-sandbox-dev/providers/Microsoft.ContainerRegistry/registries/acrsandboxdev",
+        )
+    }
+    assert {r.type for r in resources} == {
+        "microsoft.containerservice/managedclusters",
+        "microsoft.containerregistry/registries",
+    }
+    subs = [r for r in refs if r.type == "microsoft.resources/subscriptions"]
+    assert sorted(r.id for r in subs) == sorted([f"/subscriptions/{PROD}", f"/subscriptions/{DEV}"])
+    assert refs[-2:] == subs  # subscriptions come after the rows
+    queries = [r for r in arm.requests if r.lower_path == "/providers/microsoft.resourcegraph/resources"]
+    assert len(queries) == 3 == lister.requests  # 5 rows, pages of 2
+    assert all(q.method == "POST" and q.body["subscriptions"] == sorted([PROD, DEV]) for q in queries)
+    assert not queries[0].body["options"].get("$skipToken")
+    assert all(q.body["options"].get("$skipToken") for q in queries[1:])
+    # An asked-for subscription with no cluster or registry is still a target.
+    extra = "11111111-2222-4333-8444-555555555555"
+    assert f"/subscriptions/{extra}" in {r.id for r in lister.list_targets([extra])}
+
+
+def test_resource_graph_documents_are_full_rows(arm: ArmDouble) -> None:
+    settings = Settings(arm_endpoint=arm.endpoint)
+    lister = ResourceGraphLister(FakeCredential(), settings, connection_verify=arm.ca_path, **FAST)
+    rows = list(lister.documents([PROD]))
+    assert len(rows) == 3
+    estate = Estate()
+    estate.add_payload(rows, "graph")
+    cluster = estate.get(CLUSTER_A)
+    assert cluster is not None and cluster.data["enablerbac"] is True
+    assert {r["resourceGroup"] for r in rows} == {"rg-payments-prod", "rg-web-prod"}
+
+
+def test_arm_source_lists_targets_through_resource_graph(arm: ArmDouble) -> None:
+    refs = list(source(arm).list_targets(frozenset({DEV})))
+    assert {r.type for r in refs} == {
+        "microsoft.containerservice/managedclusters",
+        "microsoft.containerregistry/registries",
+        "microsoft.resources/subscriptions",
+    }
+
+
+# --------------------------------------------------------------------------- cold start
+
+
+def test_importing_the_live_source_does_not_import_the_sdks() -> None:
+    code = (
+        "import sys, shared.sources.arm, shared.sources.graph; "
+        "print(sorted(m for m in sys.modules if m.startswith(('azure.mgmt', 'azure.identity'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
