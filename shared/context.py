@@ -92,7 +92,13 @@ class Context:
     # --- generic --------------------------------------------------------------------
     def use(self, resource_id: str) -> Doc | None:
         self.used.add(ids.norm(resource_id))
-        return self.estate.get(resource_id)
+        doc = self.estate.get(resource_id)
+        if doc is None:
+            parsed = ids.parse(resource_id)
+            denied = self.estate.denied.get((parsed.type, parsed.subscription))
+            if denied and denied not in self.denials:
+                self.denials.append(denied)
+        return doc
 
     def _collection(self, scope: str, resource_type: str) -> None:
         self.used.add(f"{ids.norm(scope)}/providers/{resource_type}")

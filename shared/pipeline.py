@@ -135,7 +135,8 @@ class Pipeline:
             )
             if newest is not None and newest >= item.event_time:
                 return Outcome(item.target_id, "Skipped", f"covered by a read taken at {newest.isoformat()}")
-        read = self.source.read(item.target_id)  # TransientSourceError propagates: retried
+        # TransientSourceError propagates: the queue retries.
+        read = self.source.read(item.target_id, fresh_after=item.event_time)
         provenance = Provenance(
             trigger=item.trigger,
             event_type=item.event_type,

@@ -40,7 +40,7 @@ class MemorySource:
         self.payloads = payloads
         self.clock = clock
 
-    def read(self, target_id: str) -> TargetRead:
+    def read(self, target_id: str, **kwargs: Any) -> TargetRead:
         estate = estate_from_payloads(self.payloads)
         target = next((d for d in targets_of(estate) if d.key == ids.norm(target_id)), None)
         return TargetRead(target, estate, self.clock(), reads=1)

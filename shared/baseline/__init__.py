@@ -7,13 +7,15 @@ list; ``registry`` gathers the modules into the catalog in seed order.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.context import Context
-from shared.documents import Doc
 from shared.model import Control, Parameter, Severity, TargetKind, Verdict
 
-CheckFn = Callable[[Doc, Context, Mapping[str, Any]], Verdict]
+if TYPE_CHECKING:  # the context imports baseline.read: keep this package free of a cycle
+    from shared.context import Context
+    from shared.documents import Doc
+
+    CheckFn = Callable[[Doc, Context, Mapping[str, Any]], Verdict]
 
 
 def control(

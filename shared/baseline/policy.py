@@ -221,6 +221,10 @@ def policy_compliance(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     # without a real category (absent, or "tbd" as the PolicyInsights API often says)
     # cannot be told apart and counts, so nothing is passed by omission.
     states = [s for s in states if _kubernetes_or_unknown(r.text(s.data, "policyDefinitionCategory"))]
+    if not states:
+        return unknown(
+            "No Azure Policy compliance state for the cluster: no Kubernetes policy is assigned, or none evaluated yet."
+        )
     bad = [s for s in states if r.same(r.text(s.data, "complianceState"), "NonCompliant")]
     listed = [
         {

@@ -36,8 +36,12 @@ class TargetRead:
 
 
 class Source(Protocol):
-    def read(self, target_id: str) -> TargetRead:
-        """Read the target and its context now. Raises TransientSourceError to be retried."""
+    def read(self, target_id: str, *, fresh_after: datetime | None = None) -> TargetRead:
+        """Read the target and its context now. Raises TransientSourceError to be retried.
+
+        ``fresh_after``: documents shared between targets and cached by the source must
+        have been read after this time (the event's), or be read again.
+        """
 
     def list_targets(self, subscriptions: frozenset[str]) -> Iterator[TargetRef]:
         """Every cluster, registry and subscription in scope (empty set: all visible)."""

@@ -29,7 +29,8 @@ class FolderSource:
     def _load(self) -> Estate:
         return load_paths(self.paths)
 
-    def read(self, target_id: str) -> TargetRead:
+    def read(self, target_id: str, *, fresh_after: datetime | None = None) -> TargetRead:
+        # A folder is always read in full, so every document is fresh.
         read_at = self.clock()
         self.reads += 1
         estate = self._load()
