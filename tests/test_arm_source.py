@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import requests
-from doubles.arm_double import KUBERNETES_VERSIONS, ArmDouble, FakeCredential
 
+from devtools.doubles.arm_double import KUBERNETES_VERSIONS, ArmDouble, FakeCredential
 from shared import ids
 from shared.documents import Estate, fold, load_paths
 from shared.engine import evaluate_target, targets_of

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from doubles.ingestion_double import IngestionDouble, StaticCredential
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devtools.doubles.ingestion_double import IngestionDouble, StaticCredential
 from shared.logs import (
     FINDING_COLUMNS,
     MAX_BATCH_BYTES,

@@ -97,7 +97,7 @@ _UNPAGED = ("/providers/microsoft.security/pricings", "/providers/microsoft.insi
 
 
 def _minor(version: str, plans: list[str], preview: bool = False, default: bool = False) -> dict[str, Any]:
-    patches = {f"{version}.{p}": {"upgrades": []} for p in (1, 3, 6)}
+    patches: dict[str, Any] = {f"{version}.{p}": {"upgrades": []} for p in (1, 3, 6)}
     out: dict[str, Any] = {"version": version, "capabilities": {"supportPlan": plans}, "patchVersions": patches}
     if preview:
         out["isPreview"] = True
@@ -647,7 +647,7 @@ class _Server(ThreadingHTTPServer):
         except (OSError, ssl.SSLError):
             return
         try:
-            self.RequestHandlerClass(tls, client_address, self)
+            self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]
         finally:
             with contextlib.suppress(OSError):
                 tls.close()
