@@ -35,6 +35,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.bench_evaluate
+	$(BIN)/python -m benchmarks.bench_events
 
 docs: setup
 	$(BIN)/aks-compliance controls --format markdown > docs/controls.md
