@@ -83,6 +83,7 @@ def build_pipeline(
     poison = None
     if queue is None:
         storage_queue = queue_from_settings(settings)
+        storage_queue.ensure()  # once per process: the event function may run before any worker
         queue = storage_queue
         poison_queue = queue_from_settings(settings, f"{settings.work_queue}-poison")
         poison = poison_queue.approximate_count
@@ -105,6 +106,9 @@ def config_from_settings(settings: Settings) -> Config:
 
 @lru_cache(maxsize=1)
 def pipeline() -> Pipeline:
-    """The process-wide pipeline of the Function App (settings read once)."""
+    """The process-wide pipeline of the Function App (settings read once, tables made once)."""
     quiet_sdk_logging()
-    return build_pipeline(Settings.from_env())
+    settings = Settings.from_env()
+    store = store_from_settings(settings)
+    store.ensure_tables()
+    return build_pipeline(settings, store=store)
