@@ -33,6 +33,9 @@ T_DIAG = "microsoft.insights/diagnosticsettings"
 T_PRICING = "microsoft.security/pricings"
 T_REGISTRY = "microsoft.containerregistry/registries"
 T_CLUSTER = "microsoft.containerservice/managedclusters"
+T_SUBSCRIPTION = "microsoft.resources/subscriptions"
+T_NSG = "microsoft.network/networksecuritygroups"
+T_ROUTE_TABLE = "microsoft.network/routetables"
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,13 @@ from shared import ids
 from shared.baseline.read import BadValue
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
 from shared.config import Config, ConfigError, Exemption, parse_date
-from shared.context import T_CLUSTER, T_PRICING, T_REGISTRY, Context
+from shared.context import T_CLUSTER, T_PRICING, T_REGISTRY, T_SUBSCRIPTION, Context
 from shared.documents import Doc, Estate, estate_from_payloads
 from shared.model import Control, Finding, Status, TargetKind, TargetResult, Verdict
 from shared.versions import VersionSource, default_source
 
 log = logging.getLogger(__name__)
 
-T_SUBSCRIPTION = "microsoft.resources/subscriptions"
 EXEMPT_TAG = "compliance-exempt"
 EXEMPT_UNTIL_TAG = "compliance-exempt-until"
 _NAMESPACE = uuid.UUID("6f1d3c9e-5a0b-4c1e-9b7a-2e4f8d6c1a30")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared import ids
+from shared.context import T_CLUSTER, T_POLICY, T_PRICING, T_REGISTRY
 
 RESOURCE_EVENTS = {
     "microsoft.resources.resourcewritesuccess": "write",
@@ -26,11 +27,8 @@ POLICY_EVENTS = {
     "microsoft.policyinsights.policystatedeleted",
 }
 AKS_EVENT_PREFIX = "microsoft.containerservice."
-T_CLUSTER = "microsoft.containerservice/managedclusters"
-T_REGISTRY = "microsoft.containerregistry/registries"
 TARGET_TYPES = (T_CLUSTER, T_REGISTRY)
-T_POLICY_ASSIGNMENT = "microsoft.authorization/policyassignments"
-T_PRICING = "microsoft.security/pricings"
+T_POLICY_ASSIGNMENT = T_POLICY
 
 # Resource types whose changes can change a verdict: the targets, and what their controls read.
 RELEVANT_TYPE_PREFIXES = (

@@ -43,6 +43,23 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import ids
+from shared.context import (
+    T_AGENT_POOL,
+    T_CLUSTER,
+    T_DIAG,
+    T_FIREWALL,
+    T_LB,
+    T_NSG,
+    T_PIP,
+    T_POLICY,
+    T_POLICY_SET,
+    T_PRICING,
+    T_REGISTRY,
+    T_ROLE,
+    T_ROUTE_TABLE,
+    T_SUBNET,
+    T_SUBSCRIPTION,
+)
 from shared.documents import POLICY_STATES, Doc, Estate
 from shared.settings import Settings
 from shared.sources.base import TargetRead, TargetRef, TransientSourceError
@@ -53,23 +70,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Resource types as shared.context names them (not imported from there: importing
-# shared.context before shared.baseline is a circular import).
-T_CLUSTER = "microsoft.containerservice/managedclusters"
-T_AGENT_POOL = "microsoft.containerservice/managedclusters/agentpools"
-T_REGISTRY = "microsoft.containerregistry/registries"
-T_SUBNET = "microsoft.network/virtualnetworks/subnets"
-T_FIREWALL = "microsoft.network/azurefirewalls"
-T_LB = "microsoft.network/loadbalancers"
-T_PIP = "microsoft.network/publicipaddresses"
-T_ROLE = "microsoft.authorization/roleassignments"
-T_POLICY = "microsoft.authorization/policyassignments"
-T_POLICY_SET = "microsoft.authorization/policysetdefinitions"
-T_DIAG = "microsoft.insights/diagnosticsettings"
-T_PRICING = "microsoft.security/pricings"
-T_SUBSCRIPTION = "microsoft.resources/subscriptions"
-T_NSG = "microsoft.network/networksecuritygroups"
-T_ROUTE_TABLE = "microsoft.network/routetables"
+
 T_K8S_VERSIONS = "microsoft.containerservice/locations/kubernetesversions"
 
 # Operations the SDKs installed do not cover, sent through the same SDK pipeline

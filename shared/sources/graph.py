@@ -14,16 +14,14 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from shared import ids
+from shared.context import T_SUBSCRIPTION
+from shared.events import TARGET_TYPES
 from shared.settings import Settings
 from shared.sources.base import TargetRef, TransientSourceError
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-T_CLUSTER = "microsoft.containerservice/managedclusters"
-T_REGISTRY = "microsoft.containerregistry/registries"
-T_SUBSCRIPTION = "microsoft.resources/subscriptions"
-TARGET_TYPES = (T_CLUSTER, T_REGISTRY)
 _WHERE = "resources | where type in~ ({types})".format(types=",".join(f"'{t}'" for t in TARGET_TYPES))
 TARGETS_QUERY = f"{_WHERE} | project id, type, subscriptionId"
 DOCUMENTS_QUERY = (
