@@ -18,5 +18,5 @@ $BIN/aks-compliance replay examples/events/*.json --source "$WORK" --changes exa
 echo; echo "== state: what Table Storage holds now (failing first)"
 $BIN/aks-compliance state
 
-echo; echo "== history: every status change, newest first, with who made it"
-$BIN/aks-compliance history
+echo; echo "== history: every status change after the first scan, newest first, with who made it"
+$BIN/aks-compliance history --changes-only

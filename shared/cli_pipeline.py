@@ -53,6 +53,10 @@ def add_parsers(sub: Any) -> None:
         p.add_argument("--format", choices=("table", "json"), default="table")
         if name == "state":
             p.add_argument("--include-deleted", action="store_true", help="also targets that no longer exist")
+        else:
+            p.add_argument(
+                "--changes-only", action="store_true", help="leave out first evaluations (no previous status)"
+            )
 
 
 def _fail(message: str) -> int:
@@ -199,6 +203,8 @@ def _show(store: Any, args: argparse.Namespace) -> int:
         records.sort(key=lambda r: (r["ResourceId"].lower(), _STATUS_ORDER.get(r["Status"], 9), r["ControlId"]))
     else:
         records = store.history_records(args.resource)
+        if args.changes_only:
+            records = [r for r in records if r["PreviousStatus"]]
     if args.format == "json":
         print(json.dumps(records, indent=2, default=str))
         return EXIT_OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -39,3 +40,23 @@ def store(azurite: Azurite) -> Store:
     )
     s.ensure_tables()
     return s
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and not (host.startswith("127.") or host in ("::1", "localhost") or host.startswith("/")):
+        raise ConnectionRefusedError(f"tests may only connect to loopback addresses, not {host!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[None]:
+    """No test reaches Azure, the instance metadata address or a login endpoint: only 127.0.0.0/8."""
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect = _real_connect  # type: ignore[method-assign]
