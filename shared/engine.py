@@ -183,6 +183,7 @@ def evaluate_target(
     evaluation_id = str(uuid.uuid5(_NAMESPACE, f"{doc.key}|{read_at.isoformat()}|{BASELINE_VERSION}"))
     # Per-target values, worked out once rather than per finding.
     name, subscription, group = _display_name(doc), doc.rid.subscription, _display_resource_group(doc.id)
+    tags = {str(k): v for k, v in doc.tags.items() if isinstance(v, (str, int, float, bool))}
     findings = []
     for control in chosen:
         params = config.params_for(control.id, control.defaults())
@@ -235,6 +236,7 @@ def evaluate_target(
                 ChangedBy=provenance.changed_by,
                 SourceReadAt=read_at,
                 BaselineVersion=BASELINE_VERSION,
+                Tags=tags,
             )
         )
     return TargetResult(

@@ -98,7 +98,13 @@ RUN_COLUMNS: dict[str, str] = {
     for name in RUN_FIELDS
 }
 
-_FINDING_TYPES = {"TimeGenerated": "datetime", "SourceReadAt": "datetime", "Changed": "boolean", "Evidence": "dynamic"}
+_FINDING_TYPES = {
+    "TimeGenerated": "datetime",
+    "SourceReadAt": "datetime",
+    "Changed": "boolean",
+    "Evidence": "dynamic",
+    "Tags": "dynamic",
+}
 #: DCR stream column types of the finding record (DESIGN.md schema).
 FINDING_COLUMNS: dict[str, str] = {name: _FINDING_TYPES.get(name, "string") for name in FINDING_FIELDS}
 

@@ -126,6 +126,8 @@ class Finding:
     ChangedBy: str
     SourceReadAt: datetime
     BaselineVersion: str
+    # The target's tags (names lower-cased), so alerts can tell production from the rest.
+    Tags: Mapping[str, Any] = field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
         """JSON-ready dict; datetimes as ISO 8601 UTC with a Z."""
@@ -134,7 +136,7 @@ class Finding:
             value = getattr(self, name)
             if isinstance(value, datetime):
                 value = value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            elif isinstance(value, Mapping):
+            elif isinstance(value, Mapping):  # Evidence, Tags
                 value = dict(value)
             out[name] = value
         return out

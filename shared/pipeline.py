@@ -124,7 +124,37 @@ class Pipeline:
 
     # --- one target ----------------------------------------------------------------------
     def process(self, item: WorkItem) -> Outcome:
+        """Evaluate one work item; a failure is published as an Error run, then raised (retry)."""
         started = time.perf_counter()
+        try:
+            return self._process(item, started)
+        except Exception as exc:
+            self._publish_error(item, exc, started)
+            raise
+
+    def _publish_error(self, item: WorkItem, exc: Exception, started: float) -> None:
+        parsed = ids.parse(item.target_id)
+        run = run_record(
+            resource_id=item.target_id,
+            resource_type=parsed.type,
+            resource_name=parsed.name,
+            subscription_id=parsed.subscription,
+            outcome="Error",
+            trigger=item.trigger,
+            event_type=item.event_type,
+            event_id=item.event_id,
+            correlation_id=item.correlation_id,
+            changed_by=item.changed_by,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
+            time_generated=datetime.now(UTC),
+        )
+        try:
+            self.publisher.publish([], [run])
+        except Exception:  # the original failure matters more; the outbox may be what is down
+            log.exception("could not publish the error run of %s", item.target_id)
+
+    def _process(self, item: WorkItem, started: float) -> Outcome:
         writes_before = self.store.transactions
         summary = self.store.summary(item.target_id)
         if item.event_time is not None and summary is not None:

@@ -98,7 +98,7 @@ def _finding_entity(pk: str, rk: str, f: Finding) -> dict[str, Any]:
     entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": rk}
     for name in FINDING_FIELDS:
         value = getattr(f, name)
-        if name == "Evidence":
+        if name in ("Evidence", "Tags"):
             value = _dump(value)
         elif value is None:
             continue
@@ -112,7 +112,7 @@ def entity_to_record(entity: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in FINDING_FIELDS:
         value = entity.get(name)
-        if name == "Evidence":
+        if name in ("Evidence", "Tags"):
             value = json.loads(value) if isinstance(value, str) and value else {}
         elif isinstance(value, datetime):
             value = _as_utc(value)
