@@ -39,6 +39,7 @@ bench: setup
 
 docs: setup
 	$(BIN)/aks-compliance controls --format markdown > docs/controls.md
+	$(BIN)/python -m devtools.gen_schema
 
 clean:
 	rm -rf $(VENV) node_modules out .pytest_cache .mypy_cache .ruff_cache
