@@ -24,7 +24,6 @@ are actually sent: Functions cold start matters.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import itertools
 import json
@@ -34,11 +33,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from shared.model import FINDING_FIELDS, Finding
+from shared.serialize import iso_utc as _iso
+from shared.serialize import json_safe
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -121,12 +122,6 @@ _STATUS_COUNT = {
 
 #: Records are parked in outbox batches of at most one ingestion chunk (the SDK's 1 MiB rule).
 MAX_BATCH_BYTES = 1024 * 1024
-
-
-def _iso(value: datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def run_record(
@@ -224,35 +219,6 @@ def run_record(
 # --------------------------------------------------------------------------------------------
 # JSON safety
 # --------------------------------------------------------------------------------------------
-
-
-def json_safe(value: Any) -> Any:
-    """A JSON-serialisable copy of ``value``; the input is never modified.
-
-    datetimes become ISO 8601 UTC strings with a ``Z`` (naive ones are taken as UTC),
-    dates ISO strings, sets sorted lists, tuples lists, enums their value, NaN and
-    infinities null (the service rejects them), anything else unknown its ``str``.
-    """
-    if value is None or isinstance(value, bool | int | str):
-        return value.value if isinstance(value, enum.Enum) else value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, enum.Enum):
-        return json_safe(value.value)
-    if isinstance(value, datetime):
-        return _iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        items = [json_safe(v) for v in value]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", errors="replace")
-    return str(value)
 
 
 def _safe_records(records: Iterable[Mapping[str, Any]]) -> list[Record]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.serialize import iso_utc
+
 if TYPE_CHECKING:
     from shared.context import Context
     from shared.documents import Doc
@@ -135,7 +137,7 @@ class Finding:
         for name in FINDING_FIELDS:
             value = getattr(self, name)
             if isinstance(value, datetime):
-                value = value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                value = iso_utc(value)
             elif isinstance(value, Mapping):  # Evidence, Tags
                 value = dict(value)
             out[name] = value

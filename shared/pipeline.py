@@ -132,23 +132,28 @@ class Pipeline:
             self._publish_error(item, exc, started)
             raise
 
-    def _publish_error(self, item: WorkItem, exc: Exception, started: float) -> None:
+    @staticmethod
+    def _run(item: WorkItem, outcome: str, started: float, **fields: Any) -> dict[str, Any]:
+        """The run record of one work item (target named by the item, not yet read)."""
         parsed = ids.parse(item.target_id)
-        run = run_record(
+        return run_record(
             resource_id=item.target_id,
             resource_type=parsed.type,
             resource_name=parsed.name,
             subscription_id=parsed.subscription,
-            outcome="Error",
+            outcome=outcome,
             trigger=item.trigger,
             event_type=item.event_type,
             event_id=item.event_id,
             correlation_id=item.correlation_id,
             changed_by=item.changed_by,
             duration_ms=(time.perf_counter() - started) * 1000,
-            error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
-            time_generated=datetime.now(UTC),
+            **fields,
         )
+
+    def _publish_error(self, item: WorkItem, exc: Exception, started: float) -> None:
+        first_line = str(exc).splitlines()[0][:300] if str(exc) else ""
+        run = self._run(item, "Error", started, error=f"{type(exc).__name__}: {first_line}", time_generated=utcnow())
         try:
             self.publisher.publish([], [run])
         except Exception:  # the original failure matters more; the outbox may be what is down
@@ -240,23 +245,7 @@ class Pipeline:
         log.warning("target %s no longer exists: marked deleted", item.target_id)
         if summary is not None and summary.related:
             self.store.update_dependencies(item.target_id, (), summary.related)
-        parsed = ids.parse(item.target_id)
-        run = run_record(
-            resource_id=item.target_id,
-            resource_type=parsed.type,
-            resource_name=parsed.name,
-            subscription_id=parsed.subscription,
-            outcome="Deleted",
-            trigger=item.trigger,
-            event_type=item.event_type,
-            event_id=item.event_id,
-            correlation_id=item.correlation_id,
-            changed_by=item.changed_by,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            arm_reads=reads,
-            time_generated=at,
-        )
-        self.publisher.publish([], [run])
+        self.publisher.publish([], [self._run(item, "Deleted", started, arm_reads=reads, time_generated=at)])
         return Outcome(item.target_id, "Deleted", "the target no longer exists", reads=reads,
                        writes=self.store.transactions - writes_before)  # fmt: skip
 

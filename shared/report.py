@@ -16,18 +16,17 @@ Formats:
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
 from shared.ids import norm
 from shared.model import Control, Finding, Severity, Status, TargetKind, TargetResult
+from shared.serialize import json_safe
 
 TOOL_NAME = "aks-compliance"
 TOOL_INFORMATION_URI = "https://learn.microsoft.com/azure/aks/concepts-security"
@@ -149,28 +148,6 @@ def _truncate(text: str, width: int) -> str:
     return text[: width - 3].rstrip() + "..."
 
 
-def _jsonable(value: Any) -> Any:
-    """A JSON-serialisable copy of ``value`` (evidence, parameter defaults)."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, enum.Enum):
-        return _jsonable(value.value)
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        items = [_jsonable(v) for v in value]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return str(value)
-
-
 def _count_statuses(findings: Iterable[Finding]) -> dict[str, int]:
     counts = {member.value: 0 for member in STATUS_ORDER}
     for finding in findings:
@@ -269,7 +246,7 @@ def render_json(results: Sequence[TargetResult]) -> str:
 
     Targets and findings keep the order they were given in.
     """
-    records = [_jsonable(finding.to_record()) for result in results for finding in result.findings]
+    records = [json_safe(finding.to_record()) for result in results for finding in result.findings]
     return json.dumps(records, indent=2, ensure_ascii=False)
 
 
@@ -581,7 +558,7 @@ def render_sarif(
                     ],
                     "partialFingerprints": {FINGERPRINT_KEY: fingerprint(resource_id, finding.ControlId)},
                     "properties": {
-                        "evidence": _jsonable(finding.Evidence),
+                        "evidence": json_safe(finding.Evidence),
                         "resourceId": resource_id,
                         "score": target.score,
                     },
@@ -649,7 +626,7 @@ def _gh_anchor(heading: str) -> str:
 
 
 def _default_text(value: Any) -> str:
-    return json.dumps(_jsonable(value), sort_keys=True, ensure_ascii=False)
+    return json.dumps(json_safe(value), sort_keys=True, ensure_ascii=False)
 
 
 def catalog_records(controls: Sequence[Control]) -> list[dict[str, Any]]:
@@ -666,7 +643,7 @@ def catalog_records(controls: Sequence[Control]) -> list[dict[str, Any]]:
             "remediation": c.remediation,
             "references": list(c.references),
             "parameters": [
-                {"name": p.name, "default": _jsonable(p.default), "description": p.description} for p in c.parameters
+                {"name": p.name, "default": json_safe(p.default), "description": p.description} for p in c.parameters
             ],
         }
         for c in controls

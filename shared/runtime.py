@@ -29,14 +29,9 @@ def quiet_sdk_logging() -> None:
 @lru_cache(maxsize=1)
 def credential(settings: Settings) -> Any:
     """The managed identity in Azure; developer credentials locally. Never a secret in settings."""
-    from azure.identity import DefaultAzureCredential
+    from shared.sources.arm import default_credential
 
-    kwargs: dict[str, Any] = {}
-    if settings.managed_identity_client_id:
-        kwargs["managed_identity_client_id"] = settings.managed_identity_client_id
-    if settings.authority_host:
-        kwargs["authority"] = settings.authority_host
-    return DefaultAzureCredential(**kwargs)
+    return default_credential(settings)
 
 
 def store_from_settings(settings: Settings, credential_factory: Any = None) -> Store:

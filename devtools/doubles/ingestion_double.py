@@ -36,23 +36,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import trustme
 
+from devtools.doubles.arm_double import FakeCredential
+
 API_VERSION = "2023-01-01"
 _PATH = re.compile(r"^/dataCollectionRules/(?P<rule>[^/]+)/streams/(?P<stream>[^/]+)$")
-FAR_FUTURE = 4_102_444_800  # 2100-01-01, seconds since the epoch
 
 
-class StaticCredential:
-    """A ``TokenCredential`` handing out one fixed token; never contacts a login endpoint."""
-
-    def __init__(self, token: str = "test-token") -> None:
-        self.token = token
-        self.scopes: list[tuple[str, ...]] = []
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        from azure.core.credentials import AccessToken
-
-        self.scopes.append(scopes)
-        return AccessToken(self.token, FAR_FUTURE)
+# One fixed-token credential for every double: never a login endpoint or IMDS.
+StaticCredential = FakeCredential
 
 
 @dataclass
