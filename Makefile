@@ -36,6 +36,7 @@ lint: setup
 bench: setup
 	$(BIN)/python -m benchmarks.bench_evaluate
 	$(BIN)/python -m benchmarks.bench_events
+	$(BIN)/python -m benchmarks.bench_coldstart
 
 docs: setup
 	$(BIN)/aks-compliance controls --format markdown > docs/controls.md

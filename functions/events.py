@@ -8,8 +8,6 @@ from typing import Any
 
 import azure.functions as func
 
-from shared import runtime
-
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 log = logging.getLogger(__name__)
 
@@ -48,6 +46,9 @@ def event_body(event: Any) -> dict[str, Any]:
 @bp.function_name("on_resource_event")
 @bp.event_grid_trigger(arg_name="event")
 def on_resource_event(event: func.EventGridEvent) -> None:
+    # The pipeline is imported on first use, not when the host indexes the functions.
+    from shared import runtime
+
     # Bad input is logged and dropped inside handle_event; only a queue outage raises,
     # which returns 500 so that Event Grid redelivers the event.
     runtime.pipeline().handle_event(event_body(event))

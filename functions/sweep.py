@@ -6,8 +6,6 @@ import logging
 
 import azure.functions as func
 
-from shared import runtime
-
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 log = logging.getLogger(__name__)
 
@@ -15,6 +13,8 @@ log = logging.getLogger(__name__)
 @bp.function_name("sweep")
 @bp.timer_trigger(arg_name="timer", schedule="%SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def sweep(timer: func.TimerRequest) -> None:
+    from shared import runtime  # on first use, not at indexing time
+
     report = runtime.pipeline().sweep()
     log.info(
         "sweep: %d listed, %d enqueued, %d re-checked, %d log records re-sent, %d poison",
