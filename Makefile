@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup run test lint bench docs clean infra-check
+.PHONY: setup run test lint bench docs clean infra-check chromium
 
 setup: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
@@ -33,8 +33,18 @@ $(CHECKOV_STAMP):
 run: setup
 	$(BIN)/aks-compliance evaluate examples/estate --fail-on none
 	$(BIN)/python -m devtools.azurite -- sh devtools/story.sh
+	@echo "HTML report: file://$(CURDIR)/out/report.html"
 
-test: setup lint
+# The HTML report's browser test needs Debian's Chromium: installed where the machine allows.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo=no; fi; \
+	  if [ "$$sudo" != no ] && command -v apt-get >/dev/null 2>&1; then \
+	    $$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+	      || echo "make: chromium could not be installed: the browser test of the HTML report will be skipped"; \
+	  else echo "make: no chromium and no way to install it here: the browser test of the HTML report will be skipped"; fi; }
+
+test: setup lint chromium
 	$(BIN)/python -m pytest
 
 infra-check: setup

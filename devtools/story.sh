@@ -20,3 +20,6 @@ $BIN/aks-compliance state
 
 echo; echo "== history: every status change after the first scan, newest first, with who made it"
 $BIN/aks-compliance history --changes-only
+
+echo; echo "== report: the HTML report, with the score over time and the regressions from Table Storage"
+$BIN/aks-compliance report --from-store --out out/report.html

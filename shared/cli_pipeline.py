@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         store.ensure_tables()
         if args.command in ("state", "history"):
             return _show(store, args)
+        if args.command == "report":
+            return _report(store, settings, args)
         return _run_pipeline(settings, store, args)
     except StoreUnavailable as exc:
         return _fail(str(exc))
@@ -210,6 +212,66 @@ def _show(store: Any, args: argparse.Namespace) -> int:
         return EXIT_OK
     print(_table(records, history=args.command == "history"))
     return EXIT_OK
+
+
+def write_text(path: str, text: str) -> str | None:
+    """Write ``text`` and a newline to ``path`` (folders created); a message when that fails."""
+    try:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        return f"cannot write {path}: {exc.strerror or exc}"
+    return None
+
+
+def report_line(path: str, results: Sequence[Any]) -> str:
+    """What ``report`` prints: where the page is, so a script (and ``make run``) can show it."""
+    from shared.html_report import estate_score
+    from shared.report import format_score
+
+    n = len(results)
+    return f"report: {path} ({n} target{'' if n == 1 else 's'}, estate score {format_score(estate_score(results))})"
+
+
+def _report(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    """``report --from-store``: the latest state, and the trend and regressions from the history rows."""
+    from shared import html_report
+    from shared.ids import norm
+
+    if args.control or args.config or args.date:
+        return _fail("--control, --config and --date apply to --source: the store holds evaluations already made")
+    summaries = store.summaries(include_deleted=True)
+    records = store.state_records()
+    if not records:
+        return _fail("nothing stored yet: run 'aks-compliance scan' (or let the Function App record) first")
+    scores = {norm(s.resource_id): s.score for s in summaries if not s.deleted}
+    # A deleted target's line in the trend ends when it was deleted; its regressions stay.
+    deleted = {
+        s.resource_id: (s.deleted_at or s.read_at) for s in summaries if s.deleted and (s.deleted_at or s.read_at)
+    }
+    history = html_report.history_from_records(store.history_records(), deleted)
+    results = html_report.results_from_records(records, scores)
+    # Where the rows came from, never how: a connection string carries the account key.
+    where = settings.table_service_uri or "ComplianceStorage"
+    page = html_report.render_html(
+        results,
+        history=history,
+        title=args.title,
+        source=f"Table Storage {where}, table {settings.state_table}",
+        tool_version=_version(),
+    )
+    problem = write_text(args.out, page)
+    if problem:
+        return _fail(problem)
+    print(report_line(args.out, results))
+    return EXIT_OK
+
+
+def _version() -> str:
+    from shared import __version__
+
+    return __version__
 
 
 _STATUS_ORDER = {"Fail": 0, "Unknown": 1, "Pass": 2, "Exempt": 3, "NotApplicable": 4}
