@@ -50,6 +50,10 @@ class Settings:
     shared_cache_seconds: int = 300
     hub_subscriptions: frozenset[str] = field(default_factory=frozenset)
     config_path: Path | None = None  # COMPLIANCE_CONFIG: parameters, exemptions (YAML or JSON)
+    # Compliance changes out (CloudEvents); with no topic, JSON lines beside the logs.
+    events_endpoint: str | None = None
+    events_file: Path = Path("out/compliance-events.jsonl")
+    events_source: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +109,9 @@ class Settings:
             shared_cache_seconds=int(cache),
             hub_subscriptions=subs("HUB_SUBSCRIPTIONS"),
             config_path=Path(cfg) if (cfg := get("COMPLIANCE_CONFIG")) else None,
+            events_endpoint=get("COMPLIANCE_EVENTS_ENDPOINT"),
+            events_file=Path(get("COMPLIANCE_EVENTS_FILE") or cls.events_file),
+            events_source=get("COMPLIANCE_EVENTS_SOURCE"),
         )
 
     def in_scope(self, subscription: str) -> bool:

@@ -16,6 +16,7 @@ so an older read never overwrites a newer one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 SUMMARY = "summary"
 CONTROL_PREFIX = "c|"
 HISTORY_PREFIX = "h|"
+NOTIFY_PREFIX = "n|"  # change events written with the change, removed once Event Grid took them
 MAX_TRANSACTION = 100
 _MAX_TEXT = 30_000  # Edm.String holds 64 KiB of UTF-16; keep room for the rest of the entity
 _TICKS_MAX = 10**19
@@ -178,6 +180,7 @@ class Store:
         summary: Summary | None,
         rows: Mapping[str, Mapping[str, Any]],
         extra: Mapping[str, Any] | None = None,
+        notifications: list[dict[str, Any]] | None = None,
         attempts: int = 3,
     ) -> RecordOutcome:
         """Write an evaluation as one transaction, unless a newer read is already stored."""
@@ -206,6 +209,8 @@ class Store:
                     changed.append(f)
                     rk = f"{HISTORY_PREFIX}{_inverted_ticks(read_at)}|{f.ControlId}"
                     ops.append(("upsert", _finding_entity(pk, rk, f), {"mode": UpdateMode.REPLACE}))
+            if notifications:
+                ops.append(("upsert", _notification_entity(pk, result.findings[0].EvaluationId, notifications)))
             entity = self._summary_entity(pk, result, read_at, extra)
             if summary is None:
                 ops.append(("create", entity))
@@ -263,12 +268,17 @@ class Store:
         return entity
 
     def mark_deleted(
-        self, resource_id: str, at: datetime, *, summary: Summary | None, extra: Mapping[str, Any]
+        self,
+        resource_id: str,
+        at: datetime,
+        *,
+        summary: Summary | None,
+        extra: Mapping[str, Any],
+        notifications: list[dict[str, Any]] | None = None,
     ) -> bool:
         """Record that the target no longer exists; True only the first time (log it once)."""
         from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
-        from azure.data.tables import UpdateMode
+        from azure.data.tables import TableTransactionError, UpdateMode
 
         if summary is not None and (
             (summary.deleted and (summary.deleted_at or at) <= at) or (summary.read_at and summary.read_at > at)
@@ -286,21 +296,48 @@ class Store:
             "SourceReadAt": at,
             **extra,
         }
+        ops: list[tuple[Any, ...]] = []
+        if summary is None:
+            ops.append(("create", entity))
+        else:
+            conditions = {
+                "mode": UpdateMode.REPLACE,
+                "etag": summary.etag,
+                "match_condition": MatchConditions.IfNotModified,
+            }
+            ops.append(("update", entity, conditions))
+        if notifications:
+            ops.append(("upsert", _notification_entity(pk, f"deleted-{_inverted_ticks(at)}", notifications)))
         with _storage_errors(conflicts_ok=True):
             try:
-                if summary is None:
-                    self.state.create_entity(entity)
-                else:
-                    self.state.update_entity(
-                        entity,
-                        mode=UpdateMode.REPLACE,
-                        etag=summary.etag,
-                        match_condition=MatchConditions.IfNotModified,
-                    )
+                self.state.submit_transaction(ops)
                 self.transactions += 1
-            except (ResourceExistsError, ResourceModifiedError):
+            except TableTransactionError:
                 return False  # someone else recorded this target meanwhile; their view stands
         return True
+
+    # --- change events waiting for Event Grid ------------------------------------------------
+    def pending_notifications(self, limit: int = 500) -> list[tuple[str, str, list[dict[str, Any]]]]:
+        """(partition, row, events) written with a change and not yet accepted by Event Grid."""
+        out = []
+        with _storage_errors():
+            rows = self.state.query_entities(
+                "RowKey ge @lo and RowKey lt @hi",
+                parameters={"lo": NOTIFY_PREFIX, "hi": keys.key_range_end(NOTIFY_PREFIX)},
+            )
+            for r in rows:
+                text = "".join(str(r.get(f"Part{i:03d}", "")) for i in range(int(r.get("Chunks", 0))))
+                out.append((str(r["PartitionKey"]), str(r["RowKey"]), json.loads(text)))
+                if len(out) >= limit:
+                    break
+        return out
+
+    def clear_notification(self, partition: str, row: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with _storage_errors(), contextlib.suppress(ResourceNotFoundError):  # another worker delivered it
+            self.state.delete_entity(partition, row)
+        self.transactions += 1
 
     # --- dependency index -----------------------------------------------------------------
     def update_dependencies(self, resource_id: str, related: Iterable[str], previous: Iterable[str]) -> int:
@@ -469,6 +506,16 @@ class TableOutbox:
         with _storage_errors():
             self._table.delete_entity(pk, rk)
         self._store.transactions += 1
+
+
+def _notification_entity(pk: str, name: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    text = json.dumps(events, default=str)
+    chunks = [text[i : i + TableOutbox._CHUNK] for i in range(0, len(text), TableOutbox._CHUNK)]
+    entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": f"{NOTIFY_PREFIX}{name}", "Count": len(events)}
+    entity["Chunks"] = len(chunks)
+    for i, chunk in enumerate(chunks):
+        entity[f"Part{i:03d}"] = chunk
+    return entity
 
 
 def _summary(e: Mapping[str, Any]) -> Summary:
