@@ -30,17 +30,24 @@ EXEMPT_TAG = "compliance-exempt"
 EXEMPT_UNTIL_TAG = "compliance-exempt-until"
 _NAMESPACE = uuid.UUID("6f1d3c9e-5a0b-4c1e-9b7a-2e4f8d6c1a30")
 
-# A document with none of these keys is a stub (an id and a type, a Resource Graph
-# projection) and cannot be judged: every control reports Unknown instead of guessing.
-_CORE_KEYS = {
-    T_CLUSTER: (
-        "kubernetesversion",
-        "currentkubernetesversion",
-        "agentpoolprofiles",
-        "provisioningstate",
-        "enablerbac",
-    ),
-    T_REGISTRY: ("sku", "loginserver", "adminuserenabled", "provisioningstate"),
+# ARM always returns these; a document with fewer than two of them (of the right type)
+# is a stub or a projection (an id and a type, `--query` output) and cannot be judged:
+# every control reports Unknown instead of reading absent keys as defaults.
+_CORE_KEYS: dict[str, dict[str, tuple[type, ...]]] = {
+    T_CLUSTER: {
+        "kubernetesversion": (str,),
+        "currentkubernetesversion": (str,),
+        "agentpoolprofiles": (list,),
+        "provisioningstate": (str,),
+        "enablerbac": (bool, str),
+    },
+    # Not sku: a Resource Graph projection or a stub carries it without any property.
+    T_REGISTRY: {
+        "loginserver": (str,),
+        "adminuserenabled": (bool, str),
+        "provisioningstate": (str,),
+        "publicnetworkaccess": (str,),
+    },
 }
 
 
@@ -128,7 +135,7 @@ def _exemption(doc: Doc, control: Control, config: Config, on: date) -> tuple[Ex
 def judge(control: Control, doc: Doc, ctx: Context, params: Mapping[str, Any]) -> Verdict:
     """Run one control; malformed input and bugs become Unknown, never Pass, never a crash."""
     core = _CORE_KEYS.get(doc.type)
-    if core and not any(doc.data.get(k) is not None for k in core):
+    if core and sum(isinstance(doc.data.get(k), kinds) for k, kinds in core.items()) < 2:
         return Verdict(
             Status.UNKNOWN,
             f"The document has no {doc.type.rsplit('/', 1)[-1]} properties (partial document: {doc.origin}).",

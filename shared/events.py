@@ -13,20 +13,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from azure.eventgrid import SystemEventNames
+
 from shared import ids
 from shared.context import T_CLUSTER, T_POLICY, T_PRICING, T_REGISTRY
 
+# Event types by the SDK's names (azure-eventgrid SystemEventNames), compared in lower case.
 RESOURCE_EVENTS = {
-    "microsoft.resources.resourcewritesuccess": "write",
-    "microsoft.resources.resourcedeletesuccess": "delete",
-    "microsoft.resources.resourceactionsuccess": "action",
+    SystemEventNames.ResourceWriteSuccessEventName.value.lower(): "write",
+    SystemEventNames.ResourceDeleteSuccessEventName.value.lower(): "delete",
+    SystemEventNames.ResourceActionSuccessEventName.value.lower(): "action",
 }
 POLICY_EVENTS = {
-    "microsoft.policyinsights.policystatecreated",
-    "microsoft.policyinsights.policystatechanged",
-    "microsoft.policyinsights.policystatedeleted",
+    SystemEventNames.PolicyInsightsPolicyStateCreatedEventName.value.lower(),
+    SystemEventNames.PolicyInsightsPolicyStateChangedEventName.value.lower(),
+    SystemEventNames.PolicyInsightsPolicyStateDeletedEventName.value.lower(),
 }
-AKS_EVENT_PREFIX = "microsoft.containerservice."
+# The AKS system topic's events (cluster support ending/ended, new versions, node pool rollouts).
+AKS_EVENTS = {
+    n.value.lower()
+    for n in SystemEventNames
+    if n.name.startswith("ContainerService") and "ResourceNotifications" not in n.name
+}
 TARGET_TYPES = (T_CLUSTER, T_REGISTRY)
 T_POLICY_ASSIGNMENT = T_POLICY
 
@@ -92,7 +100,7 @@ def _time(value: Any) -> datetime | None:
     text = value.strip()
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -103,7 +111,7 @@ def _claims(data: dict[str, Any]) -> dict[str, Any]:
         # An older schema typed claims as a JSON string.
         try:
             claims = json.loads(claims)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
     return claims if isinstance(claims, dict) else {}
 
@@ -126,9 +134,39 @@ def valid_resource_id(value: str) -> str | None:
         return f"resource id longer than {MAX_ID_LENGTH} characters"
     if not ids.is_arm_id(value):
         return f"not an ARM resource id: {value[:120]!r}"
-    if any(ch in _BAD_ID_CHARS for ch in value):
+    if any(ch in _BAD_ID_CHARS for ch in value) or ids.has_surrogates(value):
         return "resource id contains characters ARM ids cannot hold (#, ?, \\ or control characters)"
     return None
+
+
+def _sdk_envelope(raw: dict[str, Any], cloud: bool) -> dict[str, Any]:
+    """The envelope as azure-eventgrid / azure-core's models read it; the raw keys when they cannot.
+
+    The SDK models are strict (a missing ``dataVersion`` or ``specversion`` is an error);
+    Event Grid deliveries are not always complete, so a model that will not build is not a
+    reason to drop the event: the same fields are read from the raw JSON instead.
+    """
+    try:
+        if cloud:
+            from azure.core.messaging import CloudEvent
+
+            ce: CloudEvent[Any] = CloudEvent.from_dict(raw)
+            return {"type": ce.type, "topic": ce.source, "id": ce.id, "subject": ce.subject, "time": ce.time,
+                    "data": ce.data}  # fmt: skip
+        from azure.eventgrid import EventGridEvent
+
+        eg = EventGridEvent.from_dict(raw)
+        return {"type": eg.event_type, "topic": eg.topic, "id": eg.id, "subject": eg.subject,
+                "time": eg.event_time, "data": eg.data}  # fmt: skip
+    except Exception:
+        return {
+            "type": raw.get("type") if cloud else raw.get("eventType"),
+            "topic": raw.get("source") if cloud else raw.get("topic"),
+            "id": raw.get("id"),
+            "subject": raw.get("subject"),
+            "time": raw.get("time") if cloud else raw.get("eventTime"),
+            "data": raw.get("data"),
+        }
 
 
 def parse(raw: Any) -> Change | Dropped:
@@ -136,23 +174,26 @@ def parse(raw: Any) -> Change | Dropped:
     if isinstance(raw, (bytes, str)):
         try:
             raw = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return Dropped("the event is not JSON")
     if isinstance(raw, list) and len(raw) == 1:
         raw = raw[0]
     if not isinstance(raw, dict):
         return Dropped(f"an event must be a JSON object, got {type(raw).__name__}")
     cloud = "specversion" in raw or "specVersion" in raw or ("type" in raw and "source" in raw)
-    event_type = _str(raw.get("type") if cloud else raw.get("eventType"))
-    topic = _str(raw.get("source") if cloud else raw.get("topic"))
-    event_id = _str(raw.get("id"))[:128]
-    subject = _str(raw.get("subject"))
-    time = _time(raw.get("time") if cloud else raw.get("eventTime"))
-    data = raw.get("data")
+    envelope = _sdk_envelope(raw, cloud)
+    event_type = _str(envelope["type"])[:256]
+    topic = _str(envelope["topic"])
+    event_id = _str(envelope["id"])[:128]
+    subject = _str(envelope["subject"])
+    time = envelope["time"] if isinstance(envelope["time"], datetime) else _time(envelope["time"])
+    if time is not None and time.tzinfo is None:
+        time = time.replace(tzinfo=UTC)
+    data = envelope["data"]
     if isinstance(data, str):
         try:
             data = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
     if not isinstance(data, dict):
         data = {}
@@ -175,7 +216,7 @@ def parse(raw: Any) -> Change | Dropped:
         operation = _str(data.get("policyDefinitionId"))
         # Policy says: order by data.timestamp (the scan time), not the event's time.
         time = _time(data.get("timestamp")) or time
-    elif kind_key.startswith(AKS_EVENT_PREFIX):
+    elif kind_key in AKS_EVENTS:
         kind = "aks"
         resource = topic  # the subject is only the cluster name
         operation = event_type

@@ -2,7 +2,7 @@
 
 The evidence paths are derived from the control function's own source rather than
 kept as a second copy beside it, so they cannot drift from what the code reads: every
-``r.flag / r.text / r.items / r.texts / r.mapping / r.at / r.addon / r.addon_enabled``
+``r.flag / r.text / r.choice / r.items / r.texts / r.mapping / r.at / r.addon / r.addon_enabled``
 call names a path, and its first argument says which document it is read from. The
 source is parsed (``ast``) instead of matched with a regular expression so that paths
 read from nested objects resolve to their full path (``for conn in r.items(t.data,
@@ -32,7 +32,7 @@ from shared.model import SEVERITY_WEIGHT, Control
 from shared.report import _split_remediation, target_short_name
 from shared.serialize import json_safe
 
-READERS = frozenset({"flag", "text", "items", "texts", "mapping", "at", "addon", "addon_enabled"})
+READERS = frozenset({"flag", "text", "choice", "items", "texts", "mapping", "at", "addon", "addon_enabled"})
 
 # What the context reads for a control that calls an accessor, in the reader's words.
 CONTEXT_READS: dict[str, str] = {

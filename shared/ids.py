@@ -24,8 +24,13 @@ def norm(resource_id: str) -> str:
     return rid
 
 
+def has_surrogates(text: str) -> bool:
+    """Lone UTF-16 surrogates (valid JSON escapes, invalid text): no store or HTTP call can carry them."""
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
 def is_arm_id(value: object) -> bool:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or has_surrogates(value):
         return False
     low = value.strip().lower()
     return low.startswith("/subscriptions/") or low.startswith("/providers/")

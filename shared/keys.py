@@ -23,12 +23,20 @@ def _encode(text: str) -> str:
     return "".join(f"%{ord(ch):02X}" if ch in _FORBIDDEN else ch for ch in text)
 
 
+def _utf16_units(text: str) -> int:
+    # The service counts keys in UTF-16: characters beyond the BMP take two units.
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
 def resource_key(resource_id: str) -> str:
     encoded = _encode(ids.norm(resource_id))
-    if len(encoded) <= MAX_KEY_CHARS:
+    if _utf16_units(encoded) <= MAX_KEY_CHARS:
         return encoded
     digest = hashlib.sha256(ids.norm(resource_id).encode("utf-8")).hexdigest()
-    return f"{encoded[:_HASHED_PREFIX]}~{digest}"
+    prefix = encoded[:_HASHED_PREFIX]
+    while _utf16_units(prefix) > _HASHED_PREFIX:
+        prefix = prefix[:-1]
+    return f"{prefix}~{digest}"
 
 
 def prefix_key(scope_id: str) -> str:

@@ -10,6 +10,11 @@ trigger -> events -> pipeline -> (sources, context, baseline) -> store + logs.
   the dependency index exact, and publish the records to Log Analytics.
 * ``sweep``: list every target in scope, enqueue them, re-send the log outbox, and
   re-check targets that are stored but no longer listed (a 404 marks them deleted).
+  With a snapshot source (live Azure: Resource Graph), the sweep enqueues one item per
+  subscription instead ("evaluate every target of S from one snapshot"); the worker
+  reads the subscription in a few Resource Graph pages and records every target exactly
+  as ``process`` records one (same ``Store.record``: dependency index, history and ETag
+  rules unchanged). Events keep the per-target live ARM read.
 
 Transient failures (ARM throttling after retries, storage down) raise, so the queue or
 Event Grid retries; bad input never raises: it is logged with a reason and dropped.
@@ -19,23 +24,67 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared import events, ids
+from shared import events, ids, keys, notify
 from shared.config import Config
+from shared.context import T_SUBSCRIPTION
 from shared.engine import Provenance, evaluate_target
 from shared.logs import LogsPublisher, run_record
 from shared.settings import Settings
-from shared.sources.base import Source, TargetRef
-from shared.store import Store, deps_hash
+from shared.sources.base import Source, TargetRead, TargetRef
+from shared.store import NOTIFY_PREFIX, Store, deps_hash, inverted_ticks
 from shared.work import WorkItem, WorkQueue
+
+if TYPE_CHECKING:
+    from shared.sources.snapshot import SnapshotSource
 
 log = logging.getLogger(__name__)
 _MAX_RELATED_TEXT = 30_000
+
+# A work item's kind. WorkItem (shared/work.py) has no kind field, so a subscription sweep
+# item says what it is in ``event_type``, which sweep items leave empty otherwise:
+# target_id "/subscriptions/<id>", trigger Schedule|Manual, event_type SNAPSHOT_KIND, or
+# SNAPSHOT_KIND + ";<i>/<n>" for shard i of n of a subscription too large for one item.
+SNAPSHOT_KIND = "Compliance.SweepSubscription"
+# App setting: "target" turns the per-subscription fan-out off (one item per target again).
+SWEEP_FANOUT_SETTING = "SWEEP_FANOUT"
+# A subscription item records its targets one after the other; past this many, the sweep
+# splits it into shards so that one item stays well inside host.json's functionTimeout.
+TARGETS_PER_ITEM = 500
+_AUTO: Any = object()  # build a snapshot source when the pipeline is wired for live Azure
+
+
+def snapshot_item(subscription: str, trigger: str = "Schedule", shard: tuple[int, int] = (0, 1)) -> WorkItem:
+    """The work item "evaluate every target of this subscription (of shard i of n) from one snapshot"."""
+    index, count = shard
+    kind = SNAPSHOT_KIND if count <= 1 else f"{SNAPSHOT_KIND};{index}/{count}"
+    return WorkItem(ids.subscription_id(subscription), trigger, event_type=kind)
+
+
+def is_snapshot_item(item: WorkItem) -> bool:
+    """A sweep's subscription item: never an event's (only the timer and ``scan`` make them)."""
+    kind = item.event_type
+    return (
+        item.trigger != "Event"
+        and (kind == SNAPSHOT_KIND or kind.startswith(SNAPSHOT_KIND + ";"))
+        and ids.parse(item.target_id).type == T_SUBSCRIPTION
+    )
+
+
+def shard_of(item: WorkItem) -> tuple[int, int]:
+    """(i, n) of a subscription sweep item; (0, 1) when it is the whole subscription (or malformed)."""
+    _, _, suffix = item.event_type.partition(";")
+    index, _, count = suffix.partition("/")
+    if index.isdigit() and count.isdigit() and 0 <= int(index) < int(count):
+        return int(index), int(count)
+    return 0, 1
 
 
 @dataclass(frozen=True)
@@ -52,6 +101,7 @@ class Outcome:
     changed: tuple[tuple[str, str, str], ...] = ()  # (control, previous, status)
     reads: int = 0
     writes: int = 0
+    targets: tuple[Outcome, ...] = ()  # a subscription sweep item: the outcome of each target
 
 
 @dataclass
@@ -61,6 +111,7 @@ class SweepReport:
     rechecked: list[str] = field(default_factory=list)
     resent: int = 0
     poison: int = 0
+    subscriptions: int = 0  # per-subscription items enqueued (0: one item per target)
 
 
 class Pipeline:
@@ -75,7 +126,14 @@ class Pipeline:
         config: Config | None = None,
         lister: Callable[[frozenset[str]], Iterable[TargetRef]] | None = None,
         poison_count: Callable[[], int] | None = None,
+        snapshots: SnapshotSource | None = _AUTO,
+        targets_per_item: int = TARGETS_PER_ITEM,
+        notifier: notify.Notifier | None = None,
     ) -> None:
+        """``snapshots``: where a subscription sweep item reads its subscription. By default one
+        is built when the pipeline is wired for live Azure as ``shared.runtime`` wires it (an
+        ArmSource and a Resource Graph lister), unless the app setting ``SWEEP_FANOUT=target``;
+        None keeps one work item per target."""
         self.store = store
         self.source = source
         self.publisher = publisher
@@ -84,6 +142,11 @@ class Pipeline:
         self.config = config or Config()
         self.lister = lister or source.list_targets
         self.poison_count = poison_count
+        self.snapshots: SnapshotSource | None = _default_snapshots(source, lister) if snapshots is _AUTO else snapshots
+        self.targets_per_item = max(1, targets_per_item)
+        # Change events out: a topic when configured, else JSON lines beside the logs.
+        self.notifier: notify.Notifier = notifier or notify.FileNotifier(settings.events_file)
+        self.events_source = notify.default_source(settings)
 
     # --- events in ----------------------------------------------------------------------
     def handle_event(self, raw: Any) -> EventOutcome:
@@ -127,6 +190,8 @@ class Pipeline:
         """Evaluate one work item; a failure is published as an Error run, then raised (retry)."""
         started = time.perf_counter()
         try:
+            if is_snapshot_item(item):
+                return self._process_subscription(item)
             return self._process(item, started)
         except Exception as exc:
             self._publish_error(item, exc, started)
@@ -172,6 +237,10 @@ class Pipeline:
                 return Outcome(item.target_id, "Skipped", f"covered by a read taken at {newest.isoformat()}")
         # TransientSourceError propagates: the queue retries.
         read = self.source.read(item.target_id, fresh_after=item.event_time)
+        return self._record(item, read, summary, started, writes_before)
+
+    def _record(self, item: WorkItem, read: TargetRead, summary: Any, started: float, writes_before: int) -> Outcome:
+        """Evaluate one read target and record it: state, history, dependency index, logs."""
         provenance = Provenance(
             trigger=item.trigger,
             event_type=item.event_type,
@@ -195,30 +264,55 @@ class Pipeline:
         related = sorted(result.related_ids)
         related_text = json.dumps(related)
         digest = deps_hash(related)
+        previous_related = set(summary.related) if summary is not None else set()
+        deps_changed = summary is None or summary.deps_hash != digest
+        if deps_changed:
+            # Before the commit: once the summary carries the new hash nothing repairs the
+            # index, so a crash in between must leave it over-complete, never short.
+            self.store.add_dependencies(result.resource_id, set(related) - previous_related)
         extra = {"DepsHash": digest, "Related": related_text if len(related_text) <= _MAX_RELATED_TEXT else ""}
-        outcome = self.store.record(result, read.read_at, summary=summary, rows=rows, extra=extra)
+        pending: dict[str, Any] = {}
+
+        def outbound(res: Any) -> dict[str, Any]:
+            # Built from the findings as finally compared with the stored rows (after any
+            # lost race), written in the same transaction, delivered after it.
+            run = run_record(
+                resource_id=res.resource_id,
+                resource_type=res.resource_type,
+                resource_name=res.name,
+                subscription_id=ids.parse(res.resource_id).subscription,
+                trigger=item.trigger,
+                event_type=item.event_type,
+                event_id=item.event_id,
+                correlation_id=item.correlation_id,
+                changed_by=item.changed_by,
+                findings=res.findings,
+                score=res.score,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                arm_reads=read.reads,
+                time_generated=read.read_at,
+            )
+            pending.clear()
+            pending.update(
+                findings=[f.to_record() for f in res.findings],
+                runs=[run],
+                events=notify.change_events(res.findings, self.events_source),
+            )
+            # Only a status change (or a first evaluation) must survive a crash after the
+            # commit: an unchanged verdict is published again by the next evaluation.
+            return pending if any(f.Changed or not f.PreviousStatus for f in res.findings) else {}
+
+        outcome = self.store.record(result, read.read_at, summary=summary, rows=rows, extra=extra, outbound=outbound)
         if not outcome.written:
             log.info("evaluation of %s not recorded: %s", result.resource_id, outcome.reason)
             return Outcome(result.resource_id, "Stale", outcome.reason, reads=read.reads)
-        if summary is None or summary.deps_hash != digest:
-            self.store.update_dependencies(result.resource_id, related, summary.related if summary else ())
-        run = run_record(
-            resource_id=result.resource_id,
-            resource_type=result.resource_type,
-            resource_name=result.name,
-            subscription_id=ids.parse(result.resource_id).subscription,
-            trigger=item.trigger,
-            event_type=item.event_type,
-            event_id=item.event_id,
-            correlation_id=item.correlation_id,
-            changed_by=item.changed_by,
-            findings=result.findings,
-            score=result.score,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            arm_reads=read.reads,
-            time_generated=read.read_at,
-        )
-        self.publisher.publish([f.to_record() for f in result.findings], [run])
+        if deps_changed:
+            self.store.remove_dependencies(result.resource_id, previous_related - set(related))
+        if outcome.changed:
+            row = f"{NOTIFY_PREFIX}{result.findings[0].EvaluationId}"
+            self._deliver(keys.resource_key(result.resource_id), row, pending)
+        else:
+            self.publisher.publish(pending["findings"], pending["runs"])
         changed = tuple((f.ControlId, f.PreviousStatus, f.Status) for f in outcome.changed)
         return Outcome(
             result.resource_id,
@@ -240,33 +334,120 @@ class Pipeline:
         writes_before: int,
     ) -> Outcome:
         extra = {"ChangedBy": provenance.changed_by, "EventId": provenance.event_id}
-        if not self.store.mark_deleted(item.target_id, at, summary=summary, extra=extra):
+        fields = {"ChangedBy": provenance.changed_by, "EventId": provenance.event_id,
+                  "CorrelationId": provenance.correlation_id}  # fmt: skip
+        pending = {
+            "findings": [],
+            "runs": [self._run(item, "Deleted", started, arm_reads=reads, time_generated=at)],
+            "events": [notify.deleted_event(item.target_id, at, self.events_source, fields)],
+        }
+        if not self.store.mark_deleted(item.target_id, at, summary=summary, extra=extra, outbound=pending):
             return Outcome(item.target_id, "Skipped", "already recorded as deleted", reads=reads)
         log.warning("target %s no longer exists: marked deleted", item.target_id)
         if summary is not None and summary.related:
-            self.store.update_dependencies(item.target_id, (), summary.related)
-        self.publisher.publish([], [self._run(item, "Deleted", started, arm_reads=reads, time_generated=at)])
+            self.store.remove_dependencies(item.target_id, summary.related)
+        self._deliver(keys.resource_key(item.target_id), f"{NOTIFY_PREFIX}deleted-{inverted_ticks(at)}", pending)
         return Outcome(item.target_id, "Deleted", "the target no longer exists", reads=reads,
                        writes=self.store.transactions - writes_before)  # fmt: skip
+
+    # --- one subscription, from one snapshot ---------------------------------------------------
+    def _process_subscription(self, item: WorkItem) -> Outcome:
+        """Every target of the subscription from one snapshot, each recorded as ``process`` records one."""
+        sub = ids.parse(item.target_id).subscription
+        if not self.settings.in_scope(sub):
+            reason = f"subscription {sub} is outside the scope allow-list"
+            log.warning("sweep item %s dropped: %s", item.target_id, reason)
+            return Outcome(item.target_id, "Skipped", reason)
+        if self.snapshots is None:
+            # A worker without a snapshot source: one item per target, as the sweep would have sent.
+            refs = [r for r in self.lister(frozenset({sub})) if r.subscription == sub]
+            sent = self.queue.send(WorkItem(r.id, item.trigger, correlation_id=item.correlation_id) for r in refs)
+            return Outcome(item.target_id, "Skipped", f"no snapshot source here: {sent} per-target item(s) enqueued")
+        # TransientSourceError propagates: the queue retries the whole subscription (shard).
+        snap = self.snapshots.snapshot(sub, fresh_after=item.event_time, shard=shard_of(item))
+        outcomes: list[Outcome] = []
+        writes = 0
+        for doc in snap.targets:
+            target_item = replace(item, target_id=doc.id, event_type="")
+            started = time.perf_counter()
+            writes_before = self.store.transactions
+            read = TargetRead(
+                target=doc,
+                estate=snap.estate,
+                read_at=snap.read_at,
+                versions=snap.versions,
+                reads=snap.target_reads.get(doc.key, 0),
+            )
+            try:
+                outcome = self._record(target_item, read, self.store.summary(doc.id), started, writes_before)
+            except Exception as exc:
+                self._publish_error(target_item, exc, started)
+                raise
+            outcomes.append(outcome)
+            writes += outcome.writes
+        counts = Counter(o.result for o in outcomes)
+        summary = ", ".join(f"{n} {result}" for result, n in sorted(counts.items())) or "no target"
+        reason = (
+            f"{len(outcomes)} target(s) from one snapshot ({snap.graph_requests} Resource Graph and "
+            f"{snap.arm_requests} ARM requests): {summary}"
+        )
+        log.info("subscription %s: %s", sub, reason)
+        return Outcome(
+            item.target_id,
+            "Evaluated",
+            reason,
+            reads=snap.graph_requests + snap.arm_requests,
+            writes=writes,
+            targets=tuple(outcomes),
+        )
+
+    # --- telling others -------------------------------------------------------------------------
+    def _deliver(self, partition: str, row: str, payload: dict[str, Any]) -> bool:
+        """Hand a committed change's records to Log Analytics and its events to Event Grid.
+
+        The pending row stays until both took them: the sweep tries again. Re-sent records
+        keep their RecordId and events their id, so a second delivery is recognisable.
+        """
+        try:
+            self.publisher.publish(list(payload.get("findings", [])), list(payload.get("runs", [])))
+            self.notifier.send(list(payload.get("events", [])))
+        except Exception as exc:  # the state is committed; the pending row keeps the rest
+            log.warning("delivery of %s/%s deferred to the sweep: %s", partition, row, type(exc).__name__)
+            return False
+        self.store.clear_outbound(partition, row)
+        return True
 
     # --- the timer --------------------------------------------------------------------------
     def sweep(self, trigger: str = "Schedule") -> SweepReport:
         report = SweepReport()
         listed: set[str] = set()
         batch: list[WorkItem] = []
+        subscriptions: Counter[str] = Counter()
         for ref in self.lister(self.settings.scope_subscriptions):
             key = ids.norm(ref.id)
             if key in listed or not self.settings.in_scope(ref.subscription):
                 continue
             listed.add(key)
-            batch.append(WorkItem(ref.id, trigger))
-        report.listed = len(batch)
+            report.listed += 1
+            if self.snapshots is not None:
+                subscriptions[ref.subscription.lower()] += 1
+            else:
+                batch.append(WorkItem(ref.id, trigger))
+        # One item per subscription (per shard of a very large one): its worker evaluates
+        # every target from one snapshot.
+        for sub, count in sorted(subscriptions.items()):
+            shards = -(-count // self.targets_per_item)
+            batch.extend(snapshot_item(sub, trigger, (i, shards)) for i in range(shards))
+        report.subscriptions = len(subscriptions)
         # Stored targets no longer listed: re-read them; a 404 records the deletion.
         for s in self.store.summaries(include_deleted=False):
             if ids.norm(s.resource_id) not in listed and self.settings.in_scope(ids.parse(s.resource_id).subscription):
                 report.rechecked.append(s.resource_id)
                 batch.append(WorkItem(s.resource_id, trigger))
         report.enqueued = self.queue.send(batch)
+        # What committed changes still have to tell (a crash or an outage after the commit).
+        for partition, row, payload in self.store.pending_outbound():
+            self._deliver(partition, row, payload)
         report.resent = self.publisher.resend()
         if self.poison_count is not None:
             report.poison = self.poison_count()
@@ -277,3 +458,22 @@ class Pipeline:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _default_snapshots(
+    source: Source, lister: Callable[[frozenset[str]], Iterable[TargetRef]] | None
+) -> SnapshotSource | None:
+    """A snapshot source beside the live ArmSource when the lister is Resource Graph's (``shared.runtime``).
+
+    Pipelines wired any other way (a folder, doubles, tests) keep one work item per target.
+    """
+    if os.environ.get(SWEEP_FANOUT_SETTING, "").strip().lower() == "target":
+        return None
+    from shared.sources.arm import ArmSource
+    from shared.sources.graph import ResourceGraphLister
+
+    if not isinstance(source, ArmSource) or not isinstance(getattr(lister, "__self__", None), ResourceGraphLister):
+        return None
+    from shared.sources.snapshot import GraphSnapshotSource
+
+    return GraphSnapshotSource.beside(source)

@@ -83,6 +83,8 @@ def build_pipeline(
         poison_queue = queue_from_settings(settings, f"{settings.work_queue}-poison")
         poison = poison_queue.approximate_count
     publisher = publisher_from_settings(settings, lambda: credential(settings), store.outbox())
+    from shared.notify import notifier_from_settings
+
     return Pipeline(
         store=store,
         source=source,
@@ -92,6 +94,7 @@ def build_pipeline(
         config=config if config is not None else config_from_settings(settings),
         lister=lister,
         poison_count=poison,
+        notifier=notifier_from_settings(settings, lambda: credential(settings)),
     )
 
 

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,10 +40,11 @@ log = logging.getLogger(__name__)
 SUMMARY = "summary"
 CONTROL_PREFIX = "c|"
 HISTORY_PREFIX = "h|"
-NOTIFY_PREFIX = "n|"  # change events written with the change, removed once Event Grid took them
+NOTIFY_PREFIX = "n|"  # what a change must still tell Log Analytics / Event Grid; removed once delivered
 MAX_TRANSACTION = 100
 _MAX_TEXT = 30_000  # Edm.String holds 64 KiB of UTF-16; keep room for the rest of the entity
 _TICKS_MAX = 10**19
+_CONFLICTS = ("UpdateConditionNotSatisfied", "EntityAlreadyExists")  # a concurrent writer, not an outage
 
 
 class StoreUnavailable(Exception):
@@ -85,7 +86,7 @@ def _as_utc(value: Any) -> datetime | None:
     return None
 
 
-def _inverted_ticks(when: datetime) -> str:
+def inverted_ticks(when: datetime) -> str:
     ticks = int(when.timestamp() * 1_000_000)
     return str(_TICKS_MAX - ticks).zfill(20)
 
@@ -180,7 +181,7 @@ class Store:
         summary: Summary | None,
         rows: Mapping[str, Mapping[str, Any]],
         extra: Mapping[str, Any] | None = None,
-        notifications: list[dict[str, Any]] | None = None,
+        outbound: Callable[[TargetResult], dict[str, Any]] | None = None,
         attempts: int = 3,
     ) -> RecordOutcome:
         """Write an evaluation as one transaction, unless a newer read is already stored."""
@@ -200,6 +201,9 @@ class Store:
             changed: list[Finding] = []
             for f in result.findings:
                 row = rows.get(f.ControlId)
+                # The rows may have been re-read after a lost race: the previous status is theirs.
+                f.PreviousStatus = str(row.get("Status") or "") if row is not None else ""
+                f.Changed = bool(f.PreviousStatus) and f.PreviousStatus != f.Status
                 status_changed = row is None or row.get("Status") != f.Status
                 if row is None or row.get("Digest") != _digest(f) or status_changed:
                     ops.append(
@@ -207,10 +211,11 @@ class Store:
                     )
                 if status_changed:
                     changed.append(f)
-                    rk = f"{HISTORY_PREFIX}{_inverted_ticks(read_at)}|{f.ControlId}"
+                    rk = f"{HISTORY_PREFIX}{inverted_ticks(read_at)}|{f.ControlId}"
                     ops.append(("upsert", _finding_entity(pk, rk, f), {"mode": UpdateMode.REPLACE}))
-            if notifications:
-                ops.append(("upsert", _notification_entity(pk, result.findings[0].EvaluationId, notifications)))
+            pending = outbound(result) if outbound is not None else None
+            if pending and result.findings:
+                ops.append(("upsert", _pending_entity(pk, result.findings[0].EvaluationId, pending)))
             entity = self._summary_entity(pk, result, read_at, extra)
             if summary is None:
                 ops.append(("create", entity))
@@ -235,7 +240,7 @@ class Store:
                 return RecordOutcome(True, "recorded", tuple(changed), len(ops))
             except TableTransactionError as exc:
                 code = str(getattr(exc, "error_code", "") or "")
-                if code not in ("UpdateConditionNotSatisfied", "EntityAlreadyExists"):
+                if code not in _CONFLICTS:
                     raise StoreUnavailable(f"transaction rejected: {code or _first_line(exc)}") from exc
                 log.info("write race on %s (%s); re-reading", result.resource_id, code)
                 summary = self.summary(result.resource_id)
@@ -274,7 +279,7 @@ class Store:
         *,
         summary: Summary | None,
         extra: Mapping[str, Any],
-        notifications: list[dict[str, Any]] | None = None,
+        outbound: dict[str, Any] | None = None,
     ) -> bool:
         """Record that the target no longer exists; True only the first time (log it once)."""
         from azure.core import MatchConditions
@@ -306,19 +311,23 @@ class Store:
                 "match_condition": MatchConditions.IfNotModified,
             }
             ops.append(("update", entity, conditions))
-        if notifications:
-            ops.append(("upsert", _notification_entity(pk, f"deleted-{_inverted_ticks(at)}", notifications)))
+        if outbound:
+            ops.append(("upsert", _pending_entity(pk, f"deleted-{inverted_ticks(at)}", outbound)))
         with _storage_errors(conflicts_ok=True):
             try:
                 self.state.submit_transaction(ops)
                 self.transactions += 1
-            except TableTransactionError:
+            except TableTransactionError as exc:
+                code = str(getattr(exc, "error_code", "") or "")
+                if code not in _CONFLICTS:
+                    raise StoreUnavailable(f"transaction rejected: {code or _first_line(exc)}") from exc
                 return False  # someone else recorded this target meanwhile; their view stands
         return True
 
-    # --- change events waiting for Event Grid ------------------------------------------------
-    def pending_notifications(self, limit: int = 500) -> list[tuple[str, str, list[dict[str, Any]]]]:
-        """(partition, row, events) written with a change and not yet accepted by Event Grid."""
+    # --- what an evaluation still has to tell others ------------------------------------------------
+    def pending_outbound(self, limit: int = 500) -> list[tuple[str, str, dict[str, Any]]]:
+        """(partition, row, payload): log records and change events written with a state change
+        (same transaction) and not yet handed to Log Analytics / Event Grid."""
         out = []
         with _storage_errors():
             rows = self.state.query_entities(
@@ -332,7 +341,7 @@ class Store:
                     break
         return out
 
-    def clear_notification(self, partition: str, row: str) -> None:
+    def clear_outbound(self, partition: str, row: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
 
         with _storage_errors(), contextlib.suppress(ResourceNotFoundError):  # another worker delivered it
@@ -342,11 +351,14 @@ class Store:
     # --- dependency index -----------------------------------------------------------------
     def update_dependencies(self, resource_id: str, related: Iterable[str], previous: Iterable[str]) -> int:
         """Make the index say exactly: these dependencies -> this target. Returns writes made."""
-        target_key = keys.resource_key(resource_id)
         new, old = set(related), set(previous)
+        return self.add_dependencies(resource_id, new - old) + self.remove_dependencies(resource_id, old - new)
+
+    def add_dependencies(self, resource_id: str, dependencies: Iterable[str]) -> int:
+        target_key = keys.resource_key(resource_id)
         writes = 0
         with _storage_errors():
-            for dep in sorted(new - old):
+            for dep in sorted(set(dependencies)):
                 self.deps.upsert_entity(
                     {
                         "PartitionKey": keys.resource_key(dep),
@@ -356,8 +368,18 @@ class Store:
                     }
                 )
                 writes += 1
-            for dep in sorted(old - new):
-                self.deps.delete_entity(keys.resource_key(dep), target_key)
+        self.transactions += writes
+        return writes
+
+    def remove_dependencies(self, resource_id: str, dependencies: Iterable[str]) -> int:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        target_key = keys.resource_key(resource_id)
+        writes = 0
+        with _storage_errors():
+            for dep in sorted(set(dependencies)):
+                with contextlib.suppress(ResourceNotFoundError):
+                    self.deps.delete_entity(keys.resource_key(dep), target_key)
                 writes += 1
         self.transactions += writes
         return writes
@@ -508,10 +530,10 @@ class TableOutbox:
         self._store.transactions += 1
 
 
-def _notification_entity(pk: str, name: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-    text = json.dumps(events, default=str)
+def _pending_entity(pk: str, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    text = json.dumps(payload, default=str)
     chunks = [text[i : i + TableOutbox._CHUNK] for i in range(0, len(text), TableOutbox._CHUNK)]
-    entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": f"{NOTIFY_PREFIX}{name}", "Count": len(events)}
+    entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": f"{NOTIFY_PREFIX}{name}"}
     entity["Chunks"] = len(chunks)
     for i, chunk in enumerate(chunks):
         entity[f"Part{i:03d}"] = chunk

@@ -36,7 +36,7 @@ class WorkItem:
     def from_json(cls, text: str | bytes) -> WorkItem:
         try:
             body = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise BadWorkItem("work item is not JSON") from exc
         if not isinstance(body, dict):
             raise BadWorkItem("work item is not an object")

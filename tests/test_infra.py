@@ -54,6 +54,9 @@ NOT_SET_IN_AZURE = {
     "COMPLIANCE_LOGS_FILE": "local fallback file, used only when no DCR is configured",
     "COMPLIANCE_CONFIG": "optional configuration file (parameters, exemptions); none is deployed by default",
     "SHARED_CACHE_SECONDS": "tuning knob; the code's default (300 s) applies",
+    "COMPLIANCE_EVENTS_ENDPOINT": "change events out are off until a custom topic is wired (docs/deploy.md)",
+    "COMPLIANCE_EVENTS_FILE": "local fallback file for change events when no topic is configured",
+    "COMPLIANCE_EVENTS_SOURCE": "optional override of the CloudEvents source (default: the Function App's name)",
 }
 # Host storage with the managed identity (functions-reference.md, identity-based connections).
 HOST_STORAGE_SETTINGS = {
@@ -191,12 +194,13 @@ def app_settings() -> dict[str, Any]:
 
 @functools.cache
 def function_index() -> dict[str, list[dict[str, Any]]]:
+    import importlib
+
     import function_app
 
-    return {
-        fn.get_function_name(): json.loads(fn.get_function_json())["bindings"]
-        for fn in function_app.app.get_functions()
-    }
+    # A fresh import, as the worker indexes: building the functions twice on one app fails.
+    app = importlib.reload(function_app).app
+    return {fn.get_function_name(): json.loads(fn.get_function_json())["bindings"] for fn in app.get_functions()}
 
 
 def settings_read_by_code() -> set[str]:

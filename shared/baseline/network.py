@@ -16,6 +16,11 @@ from shared.documents import Doc
 from shared.model import Control, Parameter, Severity, Verdict
 
 CONTROLS: list[Control] = []
+# 2025-10-01 enum plus the preview values the docs list (network-isolated "block", NAT gateway v2).
+OUTBOUND_TYPES = (
+    "loadBalancer", "userDefinedRouting", "managedNATGateway", "userAssignedNATGateway", "none", "block",
+    "managedNATGatewayV2",
+)  # fmt: skip
 
 
 @control(
@@ -140,7 +145,9 @@ az network lb rule list -g <node-resource-group> --lb-name kubernetes -o table""
     ),
 )
 def no_public_lb_services(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    rg = ctx.node_resource_group
+    rg = r.at(t.data, "nodeResourceGroup")
+    if rg is not None and not isinstance(rg, str):
+        raise r.BadValue("nodeResourceGroup", rg, "a resource group name")
     if not rg:
         return unknown("The document names no node resource group.")
     lbs = [lb for lb in ctx.in_node_resource_group(T_LB) if lb.name.lower() == "kubernetes"]
@@ -251,7 +258,7 @@ az aks update -g <rg> -n <cluster> --outbound-type userDefinedRouting""",
     ),
 )
 def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    outbound = r.text(t.data, "networkProfile.outboundType") or "loadBalancer"
+    outbound = r.choice(t.data, "networkProfile.outboundType", OUTBOUND_TYPES) or "loadBalancer"
     if r.one_of(outbound, "none", "block"):
         return passed(f"Network-isolated cluster (outboundType {outbound}): no internet egress.", outboundType=outbound)
     if not r.same(outbound, "userDefinedRouting"):
@@ -323,7 +330,7 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 def private_no_public_egress(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     if not is_private(t):
         return not_applicable("Not a private cluster.", enablePrivateCluster=False)
-    outbound = r.text(t.data, "networkProfile.outboundType") or "loadBalancer"
+    outbound = r.choice(t.data, "networkProfile.outboundType", OUTBOUND_TYPES) or "loadBalancer"
     return check(
         not r.one_of(outbound, "loadBalancer", "managedNATGateway"),
         f"Private cluster egress uses {outbound}, with no public egress IP created by AKS.",

@@ -38,6 +38,9 @@ ISOLATED_SIZES = [
 ]  # fmt: skip
 
 
+UPGRADE_CHANNELS = ("rapid", "stable", "patch", "node-image", "none")
+
+
 def _mode(pool: Pool) -> str:
     return (r.text(pool.data, "mode") or "User").strip().lower()
 
@@ -78,7 +81,7 @@ def node_os_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     references=("https://learn.microsoft.com/azure/aks/auto-upgrade-cluster",),
 )
 def auto_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    channel = r.text(t.data, "autoUpgradeProfile.upgradeChannel")
+    channel = r.choice(t.data, "autoUpgradeProfile.upgradeChannel", UPGRADE_CHANNELS)
     return check(
         bool(channel) and not r.same(channel, "none"),
         f"The cluster follows the {channel} upgrade channel.",

@@ -59,6 +59,20 @@ def text(obj: Any, path: str) -> str | None:
     raise BadValue(path, v, "a string")
 
 
+def choice(obj: Any, path: str, allowed: tuple[str, ...]) -> str | None:
+    """An enum property: one of ``allowed`` (any casing, returned as found), or absent.
+
+    Anything else (a number, an unknown word) is a malformed document, not a value to
+    judge: a control must not pass because a value it does not recognise is "not bad".
+    """
+    v = at(obj, path)
+    if v is None:
+        return None
+    if isinstance(v, str) and v.strip().lower() in {a.lower() for a in allowed}:
+        return v.strip()
+    raise BadValue(path, v, f"one of {', '.join(allowed)}")
+
+
 def items(obj: Any, path: str) -> list[dict[str, Any]]:
     v = at(obj, path)
     if v is None:

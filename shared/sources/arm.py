@@ -266,7 +266,7 @@ class ArmSource:
         return TargetRead(
             target=target,
             estate=run.estate,
-            read_at=run.started,
+            read_at=min(run.started, run.oldest),
             versions=run.versions,
             reads=run.counter.value,
         )
@@ -457,6 +457,8 @@ class _Read:
         self.estate = Estate()
         self.versions = LiveVersionSource(fallback=default_source())
         self.started = source._clock()
+        self.oldest = self.started
+        self._oldest_lock = threading.Lock()
         self.sub = _segment(target_id, "subscriptions").lower()
         self.resource_group = _segment(target_id, "resourceGroups")
 
@@ -467,7 +469,15 @@ class _Read:
         return lambda: self.source.fetch(kind, sub, what, PERMISSIONS[rtype], call, self.counter)
 
     def _shared(self, key: tuple[str, ...], fetch: Callable[[], _Outcome]) -> Callable[[], _Outcome]:
-        return lambda: self.source.shared(key, self.fresh_after, fetch)
+        def get() -> _Outcome:
+            outcome = self.source.shared(key, self.fresh_after, fetch)
+            # A cached copy is as old as its fetch: the read is only as fresh as its oldest
+            # document, and the "covered" and "newer read" rules must see that age.
+            with self._oldest_lock:
+                self.oldest = min(self.oldest, outcome.read_at)
+            return outcome
+
+        return get
 
     def _add(self, outcome: _Outcome, origin: str) -> None:
         for i, body in enumerate(outcome.bodies or ()):
