@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup run test lint bench docs clean infra-check chromium
+.PHONY: setup run test lint bench docs clean infra-check chromium chaos audit
 
 setup: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
 
@@ -45,7 +45,18 @@ chromium:
 	  else echo "make: no chromium and no way to install it here: the browser test of the HTML report will be skipped"; fi; }
 
 test: setup lint chromium
+	$(BIN)/python -m devtools.audit --timeout 60
 	$(BIN)/python -m pytest
+
+# Dependencies against the advisory database (skipped, with a message, when it cannot be reached).
+audit: setup
+	$(BIN)/python -m devtools.audit
+
+# Fault injection on Azurite and the loopback doubles (table + out/chaos.json; exit 1 on any loss),
+# then the fuzz targets for a bounded time. `make test` runs the short form (tests/test_chaos.py).
+chaos: setup
+	$(BIN)/python -m devtools.chaos
+	$(BIN)/python -m devtools.fuzz --seconds 120
 
 infra-check: setup
 	$(BIN)/python -m pytest tests/test_infra.py tests/test_kql.py
