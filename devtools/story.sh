@@ -5,7 +5,7 @@
 set -eu
 BIN=.venv/bin
 WORK=out/story-estate
-rm -rf "$WORK" out/compliance-logs.jsonl
+rm -rf "$WORK" out/compliance-logs.jsonl out/compliance-events.jsonl
 mkdir -p out
 cp -r examples/estate "$WORK"
 
@@ -23,3 +23,6 @@ $BIN/aks-compliance history --changes-only
 
 echo; echo "== report: the HTML report, with the score over time and the regressions from Table Storage"
 $BIN/aks-compliance report --from-store --out out/report.html
+
+echo; echo "== change events: one CloudEvent per status change (no topic configured: out/compliance-events.jsonl)"
+$BIN/python -m devtools.show_events out/compliance-events.jsonl

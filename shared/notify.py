@@ -120,6 +120,12 @@ class EventGridNotifier:
     def __init__(self, endpoint: str, credential: Any, **client_kwargs: Any) -> None:
         self.endpoint = endpoint
         self._credential = credential
+        # This client honours connection_verify per call, not from its constructor.
+        self._send_kwargs = (
+            {"connection_verify": client_kwargs.pop("connection_verify")}
+            if "connection_verify" in client_kwargs
+            else {}
+        )
         self._kwargs = {"retry_total": 3, **client_kwargs}
         self._client: Any = None
 
@@ -143,7 +149,7 @@ class EventGridNotifier:
             )
             for e in events
         ]
-        self._client.send(batch)
+        self._client.send(batch, **self._send_kwargs)
 
 
 def notifier_from_settings(settings: Settings, credential_factory: Callable[[], Any]) -> Notifier:
