@@ -73,6 +73,9 @@ param instanceMemoryMB int = 2048
 @description('Tags for every resource (azd-env-name is added).')
 param tags object = {}
 
+@description('Optional webhook that receives every compliance change (CloudEvents); empty: the topic has no subscription.')
+param complianceEventsWebhookUrl string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var allTags = union(tags, {
   'azd-env-name': environmentName
@@ -240,6 +243,19 @@ module readers 'modules/reader.bicep' = [for (subscriptionId, i) in scopeSubscri
   }
 }]
 
+// Compliance changes out (CloudEvents), published by the app's identity.
+module complianceEvents 'modules/compliance-events.bicep' = {
+  name: 'compliance-events'
+  scope: rg
+  params: {
+    name: 'evgt-changes-${resourceToken}'
+    location: location
+    tags: allTags
+    publisherPrincipalId: identity.outputs.principalId
+    webhookUrl: complianceEventsWebhookUrl
+  }
+}
+
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   scope: rg
@@ -265,6 +281,7 @@ module functionApp 'modules/functionapp.bicep' = {
     sweepSchedule: sweepSchedule
     scopeSubscriptions: join(scopeSubscriptionIds, ',')
     hubSubscriptions: join(hubSubscriptionIds, ',')
+    complianceEventsEndpoint: complianceEvents.outputs.endpoint
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }

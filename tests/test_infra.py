@@ -32,6 +32,7 @@ CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 # Built-in roles the deployment may assign: read-only or data-plane roles only.
 ALLOWED_ROLES = {
     "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "d5a91429-5739-47e2-a06b-3470a27159e7": "EventGrid Data Sender (the compliance-events topic only)",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
@@ -54,7 +55,6 @@ NOT_SET_IN_AZURE = {
     "COMPLIANCE_LOGS_FILE": "local fallback file, used only when no DCR is configured",
     "COMPLIANCE_CONFIG": "optional configuration file (parameters, exemptions); none is deployed by default",
     "SHARED_CACHE_SECONDS": "tuning knob; the code's default (300 s) applies",
-    "COMPLIANCE_EVENTS_ENDPOINT": "change events out are off until a custom topic is wired (docs/deploy.md)",
     "COMPLIANCE_EVENTS_FILE": "local fallback file for change events when no topic is configured",
     "COMPLIANCE_EVENTS_SOURCE": "optional override of the CloudEvents source (default: the Function App's name)",
 }
@@ -94,6 +94,7 @@ INLINE_SUPPRESSIONS = {
     ("modules/functionapp.bicep", "CKV_AZURE_17"): "no client certificates: Event Grid presents none",
     ("modules/functionapp.bicep", "CKV_AZURE_212"): "Flex scales from zero; retries and the sweep cover a gap",
     ("modules/functionapp.bicep", "CKV_AZURE_213"): "no health check on Flex Consumption; the alerts watch the app",
+    ("modules/compliance-events.bicep", "CKV_AZURE_193"): "Flex publishes over the public endpoint; local auth is off",
 }
 # checkov failures accepted without an inline skip (a check whose resource cannot carry one),
 # each with its justification. Empty: every finding is fixed or suppressed inline.

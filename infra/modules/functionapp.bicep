@@ -52,6 +52,9 @@ param scopeSubscriptions string
 @description('Hub subscription ids whose firewalls count as egress firewalls, comma-separated.')
 param hubSubscriptions string = ''
 
+@description('Endpoint of the custom topic for compliance change events (empty: events go nowhere).')
+param complianceEventsEndpoint string = ''
+
 @description('Maximum instances of the Flex plan.')
 @minValue(40)
 @maxValue(1000)
@@ -189,6 +192,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: hubSubscriptions
         }
         // Logs Ingestion API through the DCR's own endpoint (kind Direct).
+        // Compliance change events out (CloudEvents, Entra ID auth with the app identity).
+        {
+          name: 'COMPLIANCE_EVENTS_ENDPOINT'
+          value: complianceEventsEndpoint
+        }
         {
           name: 'LOGS_INGESTION_ENDPOINT'
           value: logsIngestionEndpoint
