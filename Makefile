@@ -67,9 +67,7 @@ lint: setup
 	$(BIN)/mypy
 
 bench: setup
-	$(BIN)/python -m benchmarks.bench_evaluate
-	$(BIN)/python -m benchmarks.bench_events
-	$(BIN)/python -m benchmarks.bench_coldstart
+	$(BIN)/python -m benchmarks
 
 docs: setup
 	$(BIN)/aks-compliance controls --format markdown > docs/controls.md

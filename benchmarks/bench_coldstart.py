@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.figures import Figure, write
+
 ROOT = Path(__file__).resolve().parent.parent
 
 BASELINE = "import time; t=time.perf_counter(); import azure.functions; print(time.perf_counter()-t)"
@@ -49,6 +51,7 @@ def measure(runs: int = 7) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", metavar="PATH", help="write the figure here")
     args = parser.parse_args()
     m = measure(args.runs)
     print(f"{'cold start (fresh interpreter, best of ' + str(args.runs) + ')':<52}{'seconds':>10}{'x baseline':>12}")
@@ -58,6 +61,19 @@ def main() -> None:
     print(f"goal <= 1.5x: {verdict}; heavy SDK modules loaded at import: {int(m['heavy_modules'])}")
     out = ROOT / "benchmarks" / "coldstart.json"
     out.write_text(json.dumps(m, indent=2) + "\n")
+    if args.json:
+        figure = Figure(
+            "coldstart",
+            "import function_app + index the functions",
+            m["import_and_index_app_s"] * 1000,
+            "ms",
+            m["import_azure_functions_s"] * 1000,
+            "import azure.functions",
+            goal="<= 1.5x",
+            met=m["ratio"] <= 1.5,
+            note=f"heavy SDK modules loaded at import: {int(m['heavy_modules'])}",
+        )
+        write(args.json, [figure])
 
 
 if __name__ == "__main__":

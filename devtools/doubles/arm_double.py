@@ -23,9 +23,27 @@ Wire behaviour:
 * ``GET /subscriptions/<s>/providers/Microsoft.ContainerService/locations/<l>/kubernetesVersions``.
 * ``POST <scope>/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults``:
   the states whose ``resourceId`` lies within the scope, paged with ``@odata.nextLink``.
-* ``POST /providers/Microsoft.ResourceGraph/resources``: the ``type in~ (...)`` list and the
-  ``project`` columns are parsed out of the query; pages of ``min($top, page_size)`` rows
-  with ``$skipToken``, ``totalRecords``, ``count``, ``data`` and ``resultTruncated``.
+* ``POST /providers/Microsoft.ResourceGraph/resources``: the tables Resource Graph has for what
+  the monitor reads, each with its real row shape (``id``, ``name``, lower-case ``type``,
+  ``properties`` as ARM, ``subscriptionId``, ``resourceGroup``, ``tenantId``, ...):
+
+  - ``resources``: top-level resources (not child resources such as agent pools, and never
+    diagnostic settings: Resource Graph has no table for them);
+  - ``resourcecontainers``: subscriptions (``name`` is the display name, ``properties.state``);
+  - ``authorizationresources``: role assignments (``properties.principalId``, ...);
+  - ``policyresources``: policy assignments, definitions, set definitions and the latest
+    ``microsoft.policyinsights/policystates`` (one row per state, the PolicyInsights record
+    under ``properties``);
+  - ``securityresources``: Defender pricings and the other ``Microsoft.Security`` resources.
+
+  Understood query parts: ``<table> | where type in~ (...)`` legs (several with
+  ``| union (...)``), ``where id in~ (...)``, ``properties.resourceType in~ (...)`` (policy
+  states only), ``project <columns>``. Rows of the ``subscriptions`` asked for only (all rows
+  when none are given: management-group scoped rows need that). Pages of
+  ``min($top, graph_page_size)`` rows (``graph_page_size`` defaults to ``page_size``; Azure
+  answers 1,000) with ``$skipToken``, ``totalRecords``, ``count``, ``data`` and
+  ``resultTruncated``. ``graph_latency`` (seconds), when set, replaces :attr:`latency` for
+  these requests: a Graph page costs more than an ARM GET.
 
 Faults per path pattern (a regular expression searched in the lower-cased path):
 :meth:`throttle` (429 + ``Retry-After``), :meth:`fail` (any status, N times or forever),
@@ -43,6 +61,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import hashlib
 import json
 import re
 import shutil
@@ -92,6 +111,19 @@ _VERSIONS = re.compile(
 )
 _STATES = re.compile(r"^(?P<scope>.*)/providers/microsoft\.policyinsights/policystates/(?P<which>[^/]+)/queryresults$")
 _GRAPH = "/providers/microsoft.resourcegraph/resources"
+_TABLES = ("resources", "resourcecontainers", "authorizationresources", "policyresources", "securityresources")
+_LEG = re.compile(r"(?<![\w.])(" + "|".join(_TABLES) + r")\s*\|\s*where\s+type\s+in~?\s*\(([^)]*)\)", re.IGNORECASE)
+_FIRST_TABLE = re.compile(r"^\s*(" + "|".join(_TABLES) + r")\b", re.IGNORECASE)
+_ID_IN = re.compile(r"(?<![\w.])id\s+in~?\s*\(([^)]*)\)", re.IGNORECASE)
+_RESOURCE_TYPE_IN = re.compile(r"properties\.resourceType\)?\s+in~?\s*\(([^)]*)\)", re.IGNORECASE)
+_STATES_TYPE = "microsoft.policyinsights/policystates"
+_CONTAINER_TYPES = {
+    "microsoft.resources/subscriptions",
+    "microsoft.resources/subscriptions/resourcegroups",
+    "microsoft.resources/resourcegroups",
+    "microsoft.management/managementgroups",
+}
+_NOT_IN_GRAPH = {"microsoft.insights/diagnosticsettings"}  # no Resource Graph table holds them
 # Lists ARM answers in one response (the SDKs model them as one object, not a pager).
 _UNPAGED = ("/providers/microsoft.security/pricings", "/providers/microsoft.insights/diagnosticsettings")
 
@@ -207,12 +239,12 @@ def _items(payload: Any) -> Iterator[Any]:
         yield payload
 
 
-def rest_documents(folder: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """ARM REST documents and PolicyInsights states from an export folder (any shapes)."""
+def split_payloads(payloads: Iterable[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """ARM REST documents and PolicyInsights states from parsed payloads (any export shape)."""
     docs: list[dict[str, Any]] = []
     states: list[dict[str, Any]] = []
-    for path in sorted(Path(folder).rglob("*.json")):
-        for item in _items(json.loads(path.read_text(encoding="utf-8-sig"))):
+    for payload in payloads:
+        for item in _items(payload):
             if not isinstance(item, dict):
                 continue
             lower = {k.lower() for k in item}
@@ -221,6 +253,13 @@ def rest_documents(folder: str | Path) -> tuple[list[dict[str, Any]], list[dict[
             elif isinstance(item.get("id"), str) and ids.is_arm_id(item["id"]):
                 docs.append(to_rest(item))
     return docs, states
+
+
+def rest_documents(folder: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """ARM REST documents and PolicyInsights states from an export folder (any shapes)."""
+    return split_payloads(
+        json.loads(path.read_text(encoding="utf-8-sig")) for path in sorted(Path(folder).rglob("*.json"))
+    )
 
 
 def subscription_document(subscription: str, display_name: str | None = None) -> dict[str, Any]:
@@ -280,9 +319,13 @@ class ArmDouble:
         kubernetes_versions: Mapping[str, Mapping[str, Any]] | None = None,
         page_size: int = 100,
         latency: float = 0.0,
+        graph_page_size: int | None = None,
+        graph_latency: float | None = None,
     ) -> None:
         self.page_size = page_size
         self.latency = latency
+        self.graph_page_size = graph_page_size  # None: page_size (Azure: 1,000)
+        self.graph_latency = graph_latency  # None: latency
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         # Answer for regions without their own response; None: 404 for them.
@@ -295,6 +338,8 @@ class ArmDouble:
             k.replace(" ", "").lower(): dict(v) for k, v in (kubernetes_versions or {}).items()
         }
         self._lock = threading.RLock()
+        self._version = 0  # bumped by every change; the indexes below are rebuilt when it moves
+        self._index: _Index | None = None
         for doc in documents:
             self.put(doc)
         self._server: _Server | None = None
@@ -306,7 +351,15 @@ class ArmDouble:
     @classmethod
     def from_folder(cls, folder: str | Path, **kwargs: Any) -> ArmDouble:
         """The documents of an export folder, plus the subscriptions they live in."""
-        docs, states = rest_documents(folder)
+        return cls._with_subscriptions(*rest_documents(folder), **kwargs)
+
+    @classmethod
+    def from_payloads(cls, payloads: Iterable[Any], **kwargs: Any) -> ArmDouble:
+        """Parsed payloads in any export shape (``benchmarks.synthetic.estate()``), plus their subscriptions."""
+        return cls._with_subscriptions(*split_payloads(payloads), **kwargs)
+
+    @classmethod
+    def _with_subscriptions(cls, docs: list[dict[str, Any]], states: list[dict[str, Any]], **kwargs: Any) -> ArmDouble:
         double = cls(docs, policy_states=states, **kwargs)
         for sub in sorted({ids.parse(str(d["id"])).subscription for d in docs} - {""}):
             if double.get(f"/subscriptions/{sub}") is None:
@@ -353,6 +406,7 @@ class ArmDouble:
         doc = copy.deepcopy(dict(document))
         key = ids.norm(str(doc["id"]))
         with self._lock:
+            self._version += 1
             self._drop_children(key)
             self._top[key] = doc
             children: set[str] = set()
@@ -381,6 +435,7 @@ class ArmDouble:
         """Remove a document (and the children embedded in it), as a DELETE in ARM would."""
         key = ids.norm(resource_id)
         with self._lock:
+            self._version += 1
             self._drop_children(key)
             self._top.pop(key, None)
             self._embedded.pop(key, None)
@@ -391,11 +446,22 @@ class ArmDouble:
             return self._top.get(key) or self._embedded.get(key)
 
     def _all(self) -> list[tuple[str, dict[str, Any]]]:
-        merged = {**self._embedded, **self._top}
-        return sorted(merged.items())
+        return self._indexes().all
+
+    def _indexes(self) -> _Index:
+        """Every document sorted by key, and by collection, (subscription, type) and Graph table.
+
+        Built once per change, not per request: an estate of 10,000 clusters has ~100,000
+        documents, and a linear scan per request would cost the double more than the reader.
+        """
+        with self._lock:
+            if self._index is None or self._index.version != self._version:
+                self._index = _Index.build(self._version, {**self._embedded, **self._top}, self._states)
+            return self._index
 
     def set_policy_states(self, states: Iterable[Mapping[str, Any]]) -> None:
         with self._lock:
+            self._version += 1
             self._states = [dict(s) for s in states]
 
     def set_kubernetes_versions(self, location: str, response: Mapping[str, Any]) -> None:
@@ -511,21 +577,17 @@ class ArmDouble:
         scope = f"/subscriptions/{segs[1]}" if subscription_wide else ""
         flt = (query.get("$filter") or [""])[0]
         at_scope = "atscope()" in flt.lower()
-        mg_prefix = "/providers/microsoft.management/managementgroups/"
-        out = []
-        with self._lock:
-            for key, doc in self._all():
-                parsed = ids.parse(key)
-                if _collection_of(key) == low:
-                    out.append(doc)
-                elif not subscription_wide or parsed.type != rtype:
-                    continue
-                elif parsed.subscription == segs[1]:
-                    # Everything in the subscription; atScope(): only what sits at the subscription itself.
-                    if not at_scope or parsed.parent == scope:
-                        out.append(doc)
-                elif rtype == "microsoft.authorization/policyassignments" and key.startswith(mg_prefix):
-                    out.append(doc)  # inherited from a management group above the subscription
+        index = self._indexes()
+        found = dict(index.by_collection.get(low, ()))
+        if subscription_wide:
+            # Everything in the subscription; atScope(): only what sits at the subscription itself.
+            for key, doc, parent in index.by_sub_type.get((segs[1], rtype), ()):
+                if key not in found and (not at_scope or parent == scope):
+                    found[key] = doc
+            if rtype == "microsoft.authorization/policyassignments":
+                for key, doc in index.management_group_assignments:
+                    found.setdefault(key, doc)  # inherited from a management group above the subscription
+        out = [found[key] for key in sorted(found)]
         principal = _PRINCIPAL.search(flt)
         if principal:
             wanted = principal.group(1).lower()
@@ -562,30 +624,47 @@ class ArmDouble:
         query = str(body.get("query") or "")
         subs = {str(s).lower() for s in body.get("subscriptions") or []}
         options = body.get("options") or {}
-        types: set[str] = set()
-        m = _TYPES_IN.search(query)
-        if m:
-            types = {t.strip().strip("'\"").lower() for t in m.group(1).split(",") if t.strip()}
-        types |= {t.lower() for t in _TYPE_EQ.findall(query)}
+        legs: list[tuple[str, set[str]]] = [
+            (table.lower(), {t.strip().strip("'\"").lower() for t in types.split(",") if t.strip()})
+            for table, types in _LEG.findall(query)
+        ]
+        if not legs:  # a single table, filtered with the older spellings (or not at all)
+            first = _FIRST_TABLE.match(query)
+            types: set[str] = set()
+            m = _TYPES_IN.search(query)
+            if m:
+                types = {t.strip().strip("'\"").lower() for t in m.group(1).split(",") if t.strip()}
+            types |= {t.lower() for t in _TYPE_EQ.findall(query)}
+            legs = [(first.group(1).lower() if first else "resources", types)]
+        by_id = _ID_IN.search(query)
+        wanted_ids = (
+            {ids.norm(t.strip().strip("'\"")) for t in by_id.group(1).split(",") if t.strip()} if by_id else None
+        )
+        of_types = _RESOURCE_TYPE_IN.search(query)
+        state_types = (
+            {t.strip().strip("'\"").lower() for t in of_types.group(1).split(",") if t.strip()} if of_types else None
+        )
         project = _PROJECT.search(query)
         columns = [c.strip() for c in project.group(1).split(",") if c.strip()] if project else None
+        tables = self._indexes().graph_rows()
         rows = []
-        with self._lock:
-            for key, doc in self._all():
-                parsed = ids.parse(key)
-                if parsed.type.count("/") > 1:
-                    continue  # child resources are not in the resources table
-                if types and parsed.type not in types:
-                    continue
-                if subs and parsed.subscription not in subs:
-                    continue
-                rows.append(_graph_row(doc, parsed))
+        for table, types in legs:
+            buckets = tables.get(table, {})
+            for sub in sorted(subs) if subs else sorted(buckets):
+                for key, rtype, row, about in buckets.get(sub, ()):
+                    if types and rtype not in types:
+                        continue
+                    if wanted_ids is not None and key not in wanted_ids:
+                        continue
+                    if state_types is not None and rtype == _STATES_TYPE and about not in state_types:
+                        continue
+                    rows.append(row)
         if columns is not None:
             rows = [{c: r.get(c) for c in columns} for r in rows]
         top = int(options.get("$top") or options.get("top") or 1000)
         token = options.get("$skipToken") or options.get("skipToken")
         start = int(base64.b64decode(token).decode()) if token else int(options.get("$skip") or 0)
-        size = min(top, self.page_size)
+        size = min(top, self.graph_page_size or self.page_size)
         page = rows[start : start + size]
         out: dict[str, Any] = {
             "totalRecords": len(rows),
@@ -599,9 +678,129 @@ class ArmDouble:
         return out
 
 
+_Row = tuple[str, str, dict[str, Any], str]  # key, type, Graph row, the type a policy state is about
+
+
+@dataclass
+class _Index:
+    """The double's documents as the request handlers look them up; rebuilt after each change."""
+
+    version: int
+    all: list[tuple[str, dict[str, Any]]]
+    states: list[dict[str, Any]]
+    by_collection: dict[str, list[tuple[str, dict[str, Any]]]]
+    by_sub_type: dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]]
+    management_group_assignments: list[tuple[str, dict[str, Any]]]
+    _graph: dict[str, dict[str, list[_Row]]] | None = None
+
+    @classmethod
+    def build(cls, version: int, merged: dict[str, dict[str, Any]], states: list[dict[str, Any]]) -> _Index:
+        everything = sorted(merged.items())
+        by_collection: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        by_sub_type: dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]] = {}
+        assignments: list[tuple[str, dict[str, Any]]] = []
+        for key, doc in everything:
+            parsed = ids.parse(key)
+            by_collection.setdefault(_collection_of(key), []).append((key, doc))
+            by_sub_type.setdefault((parsed.subscription, parsed.type), []).append((key, doc, parsed.parent))
+            if parsed.type == "microsoft.authorization/policyassignments" and key.startswith(
+                "/providers/microsoft.management/managementgroups/"
+            ):
+                assignments.append((key, doc))
+        return cls(version, everything, list(states), by_collection, by_sub_type, assignments)
+
+    def graph_rows(self) -> dict[str, dict[str, list[_Row]]]:
+        """Table -> subscription ("" for rows outside any) -> rows in id order; built on first use."""
+        if self._graph is None:
+            graph: dict[str, dict[str, list[_Row]]] = {}
+            for key, doc in self.all:
+                parsed = ids.parse(key)
+                table = _table_of(parsed.type)
+                if table is None:
+                    continue
+                row = _container_row(doc, parsed) if table == "resourcecontainers" else _graph_row(doc, parsed)
+                graph.setdefault(table, {}).setdefault(parsed.subscription, []).append((key, parsed.type, row, ""))
+            for state in self.states:
+                row = _state_row(state)
+                about = ids.parse(str(row["properties"].get("resourceId") or _get(state, "resourceId") or "")).type
+                bucket = graph.setdefault("policyresources", {}).setdefault(str(row["subscriptionId"]), [])
+                bucket.append((ids.norm(str(row["id"])), _STATES_TYPE, row, about))
+            for buckets in graph.values():
+                for rows in buckets.values():
+                    rows.sort(key=lambda r: r[0])
+            self._graph = graph
+        return self._graph
+
+
+def _table_of(rtype: str) -> str | None:
+    """The Resource Graph table that holds a resource type (None: no table does)."""
+    if rtype in _CONTAINER_TYPES:
+        return "resourcecontainers"
+    if rtype == _STATES_TYPE or rtype.startswith("microsoft.authorization/policy"):
+        return "policyresources"
+    if rtype.startswith("microsoft.authorization/"):
+        return "authorizationresources"
+    if rtype.startswith("microsoft.security/"):
+        return "securityresources"
+    if rtype in _NOT_IN_GRAPH or rtype.count("/") != 1:
+        return None  # child resources (agent pools, subnets) live inside their parent's row
+    return "resources"
+
+
 def _get(item: Mapping[str, Any], name: str) -> Any:
     low = name.lower()
     return next((v for k, v in item.items() if k.lower() == low), None)
+
+
+def _container_row(doc: Mapping[str, Any], parsed: ids.ResourceId) -> dict[str, Any]:
+    """A ``resourcecontainers`` row: a subscription's name is its display name, the rest is ``properties``."""
+    envelope = {"id", "subscriptionid", "tenantid", "displayname", "properties", "name", "type", "tags"}
+    props = {k: copy.deepcopy(v) for k, v in doc.items() if k.lower() not in envelope}
+    props.update(_get(doc, "properties") or {})
+    return {
+        "id": doc.get("id"),
+        "name": _get(doc, "displayName") or _get(doc, "name") or parsed.name,
+        "type": parsed.type,
+        "tenantId": _get(doc, "tenantId") or TENANT,
+        "kind": "",
+        "location": "",
+        "resourceGroup": parsed.resource_group,
+        "subscriptionId": parsed.subscription,
+        "managedBy": "",
+        "sku": None,
+        "plan": None,
+        "properties": props,
+        "tags": _get(doc, "tags"),
+        "identity": None,
+        "zones": None,
+        "extendedLocation": None,
+    }
+
+
+def _state_row(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``policyresources`` row for one latest policy state: the PolicyInsights record under ``properties``."""
+    resource_id = str(_get(state, "resourceId") or "")
+    parsed = ids.parse(resource_id) if resource_id else None
+    parts = ("resourceId", "policyAssignmentId", "policyDefinitionId", "policyDefinitionReferenceId")
+    digest = hashlib.sha256("|".join(str(_get(state, k) or "").lower() for k in parts).encode()).hexdigest()[:32]
+    return {
+        "id": f"{resource_id}/providers/Microsoft.PolicyInsights/policyStates/{digest}",
+        "name": digest,
+        "type": _STATES_TYPE,
+        "tenantId": TENANT,
+        "kind": "",
+        "location": "",
+        "resourceGroup": parsed.resource_group if parsed else "",
+        "subscriptionId": parsed.subscription if parsed else "",
+        "managedBy": "",
+        "sku": None,
+        "plan": None,
+        "properties": {k: v for k, v in state.items() if not k.startswith("@")},
+        "tags": None,
+        "identity": None,
+        "zones": None,
+        "extendedLocation": None,
+    }
 
 
 def _graph_row(doc: Mapping[str, Any], parsed: ids.ResourceId) -> dict[str, Any]:
@@ -699,8 +898,11 @@ class _Handler(BaseHTTPRequestHandler):
         record = Request(method, path, query, {k.lower(): v for k, v in self.headers.items()}, body)
         with double._lock:
             double.requests.append(record)
-        if double.latency:
-            time.sleep(double.latency)
+        delay = double.latency
+        if double.graph_latency is not None and method == "POST" and path.lower().rstrip("/") == _GRAPH:
+            delay = double.graph_latency
+        if delay:
+            time.sleep(delay)
         status, payload, headers = 0, None, {}
         for fault in double._fault_for(method, path.lower()):
             if fault.latency:
