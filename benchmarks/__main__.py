@@ -8,10 +8,10 @@ Runs, each in its own interpreter (a clean heap and clean CPU counters):
 3. ``bench_coldstart``: importing ``function_app`` and indexing the functions, against
    importing ``azure.functions``;
 4. ``bench_sweep``: the timer sweep fanned out per subscription to 4 worker processes,
-   at ``--sweep-clusters`` (default 100: the whole run stays well under 10 minutes on 2
-   cores). Sizes measured earlier and kept in ``benchmarks/sweep_recorded.json`` (1,000 and
-   10,000 clusters: about 5 and 60 minutes on 2 cores, because Azurite writes every first
-   evaluation's ~80 rows on one core) are added to the table, marked as recorded.
+   at ``--sweep-clusters`` (default 100: the whole run takes ~3.5 minutes on 2 cores). Sizes
+   measured earlier and kept in ``benchmarks/sweep_recorded.json`` (1,000 and 10,000 clusters:
+   3 and 38 minutes on 2 cores, because Azurite writes every first evaluation's ~80 rows) are
+   added to the table, marked as recorded.
 
 Prints the combined table (every figure with its same-run baseline and the ratio) and
 writes ``benchmarks/results.json``.

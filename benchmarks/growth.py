@@ -123,7 +123,7 @@ def chart(found: list[dict[str, Any]], width: int = 48) -> str:
     def column(seconds: float) -> int:
         return round(width * math.log10(max(seconds, 1)) / decades)
 
-    lines = []
+    lines = ["wall time of a sweep (seconds, log scale)"]
     for m in found:
         row = [" "] * (width + 1)
         for mark, targets, wall in points:
@@ -142,12 +142,30 @@ def chart(found: list[dict[str, Any]], width: int = 48) -> str:
     return "\n".join(lines)
 
 
+def bars(found: list[dict[str, Any]], width: int = 42) -> str:
+    """ARM + Resource Graph requests per target, per size: the per-target path against the sweep."""
+    rows: list[tuple[str, str, float]] = []
+    for m in found:
+        first = m["sweep_first"]
+        base = m["baseline_first"]["arm"] / m["sample"] + first["listing_graph"] / m["targets"]
+        rows.append((f"{m['clusters']:>7,} clusters", "per-target path", base))
+        rows.append(("", "snapshot sweep", (first["arm"] + first["graph"]) / first["targets"]))
+    top = max((r[2] for r in rows), default=1.0)
+    lines = ["requests per target (ARM + Resource Graph)"]
+    for size, path, value in rows:
+        bar = "#" * max(1, round(width * value / top))
+        lines.append(f"{size:>16}  {path:<16} {bar} {value:.2f}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     found = measurements()
     print(markdown(found))
     print()
     print("```")
     print(chart(found))
+    print()
+    print(bars(found))
     print("```")
 
 
