@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 
 from shared import __version__, cli_pipeline, explain, html_report, report
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
+from shared.clock import Clock, system_clock
 from shared.config import Config, ConfigError
 from shared.documents import LoadError, load_paths
 from shared.engine import evaluate_estate
@@ -98,17 +99,19 @@ def _fail_threshold(text: str) -> Severity | None:
     return Severity.parse(text)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
+    """``clock``: where every command takes "now" from (tests and recorded stories inject one)."""
     try:
-        return _main(argv)
+        return _main(argv, clock)
     except BrokenPipeError:
         # `aks-compliance ... | head`: the reader left; that is not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
+def _main(argv: Sequence[str] | None, clock: Clock) -> int:
     args = build_parser().parse_args(argv)
+    args.clock = clock
     if args.command == "controls":
         print(report.render_catalog(CATALOG, args.format, BASELINE_VERSION))
         return EXIT_OK
@@ -132,7 +135,7 @@ def _evaluate_inputs(args: argparse.Namespace, paths: Sequence[str]) -> tuple[li
     if unknown_ids:
         return _usage(f"unknown control id(s): {', '.join(unknown_ids)} (see 'aks-compliance controls')")
     controls = [CATALOG_BY_ID[c.lower()] for c in args.control] or None
-    now = datetime.now(UTC)
+    now = args.clock()
     if args.date:
         try:
             now = datetime.combine(date.fromisoformat(args.date), time(12, 0), tzinfo=UTC)
@@ -169,7 +172,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         text = report.render_markdown(results)
     elif args.format == "html":
         text = html_report.render_html(
-            results, controls=controls, source=", ".join(args.paths), tool_version=__version__
+            results,
+            controls=controls,
+            source=", ".join(args.paths),
+            tool_version=__version__,
+            generated_at=args.clock(),
         )
     else:
         text = report.render_sarif_text(results, controls, __version__)
@@ -198,7 +205,12 @@ def _report(args: argparse.Namespace) -> int:
         return evaluated
     results, controls = evaluated
     page = html_report.render_html(
-        results, controls=controls, title=args.title, source=", ".join(args.source), tool_version=__version__
+        results,
+        controls=controls,
+        title=args.title,
+        source=", ".join(args.source),
+        tool_version=__version__,
+        generated_at=args.clock(),
     )
     problem = cli_pipeline.write_text(args.out, page)
     if problem:

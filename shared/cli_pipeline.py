@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.clock import Clock
 from shared.settings import Settings, SettingsError
 from shared.work import MemoryQueue
 
@@ -96,22 +97,24 @@ def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> i
 
     queue = MemoryQueue()
     sources = args.source if args.command == "scan" else ([args.source] if args.source else None)
-    clock = StoryClock()
+    clock = StoryClock(args.clock())
     if args.command == "scan" and args.read_time:
         try:
             clock.advance_to(datetime.fromisoformat(args.read_time))
         except ValueError:
             return _fail(f"--read-time {args.read_time!r} is not an ISO 8601 time")
     story = (args.command == "scan" and bool(args.read_time)) or (args.command == "replay" and args.at_event_time)
+    # A recorded story stamps everything at its own times; otherwise the command's clock.
+    now: Clock = clock if story else args.clock
     try:
-        source = FolderSource(sources, clock=clock if story else None) if sources else None
+        source = FolderSource(sources, clock=now) if sources else None
     except FileNotFoundError as exc:
         return _fail(str(exc))
     if args.command == "scan" and args.subscription:
         settings = Settings(
             **{**settings.__dict__, "scope_subscriptions": frozenset(s.lower() for s in args.subscription)}
         )
-    pipeline = runtime.build_pipeline(settings, source=source, queue=queue, store=store)
+    pipeline = runtime.build_pipeline(settings, source=source, queue=queue, store=store, clock=now)
     if args.command == "scan":
         report = pipeline.sweep("Manual")
         print(f"scan: {report.listed} target(s) listed, {len(report.rechecked)} stored target(s) re-checked")
@@ -148,8 +151,8 @@ class StoryClock:
     whatever today's date is.
     """
 
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+    def __init__(self, start: datetime) -> None:
+        self.now = start
         self._set = False
 
     def advance_to(self, when: datetime | None) -> None:
@@ -260,6 +263,7 @@ def _report(store: Any, settings: Settings, args: argparse.Namespace) -> int:
         title=args.title,
         source=f"Table Storage {where}, table {settings.state_table}",
         tool_version=_version(),
+        generated_at=args.clock(),
     )
     problem = write_text(args.out, page)
     if problem:

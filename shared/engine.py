@@ -12,12 +12,13 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from shared import ids
 from shared.baseline.read import BadValue
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
+from shared.clock import system_clock
 from shared.config import Config, ConfigError, Exemption, parse_date
 from shared.context import T_CLUSTER, T_PRICING, T_REGISTRY, T_SUBSCRIPTION, Context
 from shared.documents import Doc, Estate, estate_from_payloads
@@ -180,7 +181,7 @@ def evaluate_target(
     provenance: Provenance | None = None,
 ) -> TargetResult:
     config = config or Config()
-    now = now or datetime.now(UTC)
+    now = now or system_clock()
     read_at = read_at or now
     provenance = provenance or Provenance()
     previous = previous or {}

@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.baseline.registry import BASELINE_VERSION, CATALOG
+from shared.clock import system_clock
 from shared.ids import norm
 from shared.model import FINDING_FIELDS, SEVERITY_WEIGHT, Control, Finding, Severity, Status, TargetKind, TargetResult
 from shared.report import (
@@ -1024,7 +1025,7 @@ def render_html(
     findings = [f for r in targets for f in r.findings]
     anchors = {id(r): f"t-{i}" for i, r in enumerate(targets)}
     counts = _count_statuses(findings)
-    when = iso_utc(generated_at or datetime.now(UTC))[:19].replace("T", " ") + " UTC"
+    when = iso_utc(generated_at or system_clock())[:19].replace("T", " ") + " UTC"
     versions = sorted({f.BaselineVersion for f in findings if f.BaselineVersion}) or [BASELINE_VERSION]
     score = estate_score(targets)
     main_attrs = " ".join(

@@ -33,10 +33,11 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
+from shared.clock import system_clock
 from shared.model import FINDING_FIELDS, Finding
 from shared.serialize import iso_utc as _iso
 from shared.serialize import json_safe
@@ -181,7 +182,7 @@ def run_record(
         if len(parts) >= 2 and parts[0].lower() == "subscriptions":
             subscription_id = parts[1].lower()
     if time_generated is None:
-        time_generated = datetime.now(UTC)
+        time_generated = system_clock()
     when = _iso(time_generated) if isinstance(time_generated, datetime) else time_generated
     if record_id is None:
         basis = (

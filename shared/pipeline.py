@@ -29,10 +29,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import events, ids, keys, notify
+from shared.clock import Clock, system_clock
 from shared.config import Config
 from shared.context import T_SUBSCRIPTION
 from shared.engine import Provenance, evaluate_target
@@ -129,11 +130,13 @@ class Pipeline:
         snapshots: SnapshotSource | None = _AUTO,
         targets_per_item: int = TARGETS_PER_ITEM,
         notifier: notify.Notifier | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         """``snapshots``: where a subscription sweep item reads its subscription. By default one
         is built when the pipeline is wired for live Azure as ``shared.runtime`` wires it (an
         ArmSource and a Resource Graph lister), unless the app setting ``SWEEP_FANOUT=target``;
         None keeps one work item per target."""
+        self.clock = clock
         self.store = store
         self.source = source
         self.publisher = publisher
@@ -218,7 +221,9 @@ class Pipeline:
 
     def _publish_error(self, item: WorkItem, exc: Exception, started: float) -> None:
         first_line = str(exc).splitlines()[0][:300] if str(exc) else ""
-        run = self._run(item, "Error", started, error=f"{type(exc).__name__}: {first_line}", time_generated=utcnow())
+        run = self._run(
+            item, "Error", started, error=f"{type(exc).__name__}: {first_line}", time_generated=self.clock()
+        )
         try:
             self.publisher.publish([], [run])
         except Exception:  # the original failure matters more; the outbox may be what is down
@@ -454,10 +459,6 @@ class Pipeline:
             if report.poison:
                 log.error("%d work item(s) in the poison queue: evaluations failed 5 times", report.poison)
         return report
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _default_snapshots(

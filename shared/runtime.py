@@ -10,6 +10,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from shared.clock import Clock, system_clock
 from shared.config import Config
 from shared.logs import publisher_from_settings
 from shared.pipeline import Pipeline
@@ -34,7 +35,7 @@ def credential(settings: Settings) -> Any:
     return default_credential(settings)
 
 
-def store_from_settings(settings: Settings, credential_factory: Any = None) -> Store:
+def store_from_settings(settings: Settings, credential_factory: Any = None, clock: Clock = system_clock) -> Store:
     cred = None
     if not settings.storage_connection_string:
         cred = (credential_factory or (lambda: credential(settings)))()
@@ -45,6 +46,7 @@ def store_from_settings(settings: Settings, credential_factory: Any = None) -> S
         state_table=settings.state_table,
         deps_table=settings.deps_table,
         outbox_table=settings.outbox_table,
+        clock=clock,
     )
 
 
@@ -65,15 +67,17 @@ def build_pipeline(
     queue: WorkQueue | None = None,
     store: Store | None = None,
     config: Config | None = None,
+    clock: Clock = system_clock,
 ) -> Pipeline:
-    store = store or store_from_settings(settings)
+    """The pipeline and every part of it on one ``clock``."""
+    store = store or store_from_settings(settings, clock=clock)
     lister = None
     if source is None:
         from shared.sources.arm import ArmSource
         from shared.sources.graph import ResourceGraphLister
 
         cred = credential(settings)
-        source = ArmSource(cred, settings=settings)
+        source = ArmSource(cred, settings=settings, clock=clock)
         lister = ResourceGraphLister(cred, settings).list_targets
     poison = None
     if queue is None:
@@ -95,6 +99,7 @@ def build_pipeline(
         lister=lister,
         poison_count=poison,
         notifier=notifier_from_settings(settings, lambda: credential(settings)),
+        clock=clock,
     )
 
 

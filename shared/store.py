@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import ids, keys
+from shared.clock import Clock, system_clock
 from shared.model import FINDING_FIELDS, Finding, TargetResult
 
 if TYPE_CHECKING:
@@ -136,8 +137,17 @@ def deps_hash(related: Iterable[str]) -> str:
 class Store:
     """State, history, dependency index and outbox over one storage account."""
 
-    def __init__(self, service: TableServiceClient, *, state_table: str, deps_table: str, outbox_table: str) -> None:
+    def __init__(
+        self,
+        service: TableServiceClient,
+        *,
+        state_table: str,
+        deps_table: str,
+        outbox_table: str,
+        clock: Clock = system_clock,
+    ) -> None:
         self._service = service
+        self.clock = clock
         self.state: TableClient = service.get_table_client(state_table)
         self.deps: TableClient = service.get_table_client(deps_table)
         self.outbox_table: TableClient = service.get_table_client(outbox_table)
@@ -497,7 +507,7 @@ class TableOutbox:
     def _put_one(self, stream: str, records: list[dict[str, Any]]) -> None:
         text = json.dumps(records, default=str)
         chunks = [text[i : i + self._CHUNK] for i in range(0, len(text), self._CHUNK)]
-        now = datetime.now(UTC)
+        now = self._store.clock()
         entity: dict[str, Any] = {
             "PartitionKey": keys.safe_text(stream),
             "RowKey": f"{now.strftime('%Y%m%d%H%M%S%f')}-{uuid.uuid4().hex[:12]}",
@@ -589,6 +599,7 @@ def open_store(
     state_table: str,
     deps_table: str,
     outbox_table: str,
+    clock: Clock = system_clock,
     **client_kwargs: Any,
 ) -> Store:
     from azure.data.tables import TableServiceClient
@@ -599,7 +610,7 @@ def open_store(
         service = TableServiceClient(endpoint=table_service_uri, credential=credential, **client_kwargs)
     else:
         raise StoreUnavailable("no storage configured: set ComplianceStorage or ComplianceStorage__tableServiceUri")
-    return Store(service, state_table=state_table, deps_table=deps_table, outbox_table=outbox_table)
+    return Store(service, state_table=state_table, deps_table=deps_table, outbox_table=outbox_table, clock=clock)
 
 
 def related_ids_of(summary_entity: Mapping[str, Any]) -> Sequence[str]:

@@ -28,7 +28,7 @@ def wired(world: World, topic: EventGridDouble) -> World:  # noqa: F811 - the fi
     )
     world.pipeline = Pipeline(
         store=world.store, source=world.source, publisher=world.publisher, queue=world.queue,
-        settings=Settings(events_source="/aks-compliance-monitor/test"), notifier=notifier, snapshots=None,
+        settings=Settings(events_source="/aks-compliance-monitor/test"), notifier=notifier, snapshots=None, clock=world.clock,
     )  # fmt: skip
     world.scan()
     return world

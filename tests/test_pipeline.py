@@ -127,7 +127,7 @@ def world(tmp_path: Path, store: Store) -> World:
     source = FolderSource([str(root)], clock=clock)
     queue = MemoryQueue()
     publisher = RecordingPublisher()
-    pipeline = Pipeline(store=store, source=source, publisher=publisher, queue=queue, settings=Settings())
+    pipeline = Pipeline(store=store, source=source, publisher=publisher, queue=queue, settings=Settings(), clock=clock)
     return World(root, clock, source, queue, publisher, pipeline, store)
 
 

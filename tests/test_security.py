@@ -445,7 +445,9 @@ def flow(world: World, arm: ArmDouble, caplog: pytest.LogCaptureFixture) -> Iter
     arm.clear_requests()
     with IngestionDouble(token=INGESTION_TOKEN) as ingestion:
         settings = Settings(arm_endpoint=arm.endpoint)
-        source = ArmSource(FakeCredential(ARM_TOKEN), settings=settings, connection_verify=arm.ca_path, **FAST)
+        source = ArmSource(
+            FakeCredential(ARM_TOKEN), settings=settings, clock=world.clock, connection_verify=arm.ca_path, **FAST
+        )
         publisher = IngestionPublisher(
             ingestion.endpoint,
             ingestion.rule_id,
@@ -456,7 +458,14 @@ def flow(world: World, arm: ArmDouble, caplog: pytest.LogCaptureFixture) -> Iter
             connection_verify=ingestion.ca_path,
             retry_total=0,
         )
-        pipeline = Pipeline(store=world.store, source=source, publisher=publisher, queue=world.queue, settings=settings)
+        pipeline = Pipeline(
+            store=world.store,
+            source=source,
+            publisher=publisher,
+            queue=world.queue,
+            settings=settings,
+            clock=world.clock,
+        )
         yield Flow(world, arm, ingestion, pipeline, [])
         publisher.close()
         source.close()

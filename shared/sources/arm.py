@@ -39,10 +39,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import ids
+from shared.clock import Clock, system_clock
 from shared.context import (
     T_AGENT_POOL,
     T_CLUSTER,
@@ -111,10 +112,6 @@ _ACTION = re.compile(r"perform action '([^']+)'", re.IGNORECASE)
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _COUNTER_OPTION = "compliance_request_counter"
 _BUILT_IN_SETS = "/providers/microsoft.authorization/policysetdefinitions/"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def default_credential(settings: Settings) -> TokenCredential:
@@ -207,7 +204,7 @@ class ArmSource:
         credential: TokenCredential,
         *,
         settings: Settings,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = system_clock,
         max_workers: int = 16,
         **client_kwargs: Any,
     ) -> None:

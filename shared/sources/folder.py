@@ -7,23 +7,24 @@ see ARM change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from shared import ids
+from shared.clock import Clock, system_clock
 from shared.documents import Estate, load_paths
 from shared.engine import targets_of
 from shared.sources.base import TargetRead, TargetRef
 
 
 class FolderSource:
-    def __init__(self, paths: list[str], clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, paths: list[str], clock: Clock = system_clock) -> None:
         missing = [p for p in paths if not Path(p).exists()]
         if missing:
             raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
         self.paths = paths
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.reads = 0
 
     def _load(self) -> Estate:
