@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -97,6 +98,36 @@ def _display_name(doc: Doc) -> str:
             if isinstance(value, str) and value:
                 return value
     return doc.name
+
+
+def _subscription_name(estate: Estate, subscription: str) -> str:
+    """The subscription's display name, when the estate holds its document (not a stub)."""
+    doc = estate.docs.get(ids.subscription_id(subscription)) if subscription else None
+    value = doc.data.get("displayname") if doc is not None else None
+    return value if isinstance(value, str) else ""
+
+
+# The catalog's remediation commands name the target with these placeholders; the record
+# carries them filled in, so the command on-call copies from an alert runs as it is.
+_PLACEHOLDER = re.compile(
+    r"<(rg|cluster|registry|cluster-id|registry-id|subscription-id|cluster-or-subscription-id|node-resource-group)>"
+)
+
+
+def _remediation_values(doc: Doc, name: str, group: str, subscription: str) -> dict[str, str]:
+    values = {"rg": group, "subscription-id": subscription, "cluster-or-subscription-id": doc.id}
+    if doc.type == T_CLUSTER:
+        node_rg = doc.data.get("noderesourcegroup")
+        values |= {"cluster": name, "cluster-id": doc.id}
+        if isinstance(node_rg, str):
+            values["node-resource-group"] = node_rg
+    elif doc.type == T_REGISTRY:
+        values |= {"registry": name, "registry-id": doc.id}
+    return {k: v for k, v in values.items() if v}
+
+
+def _fill(text: str, values: Mapping[str, str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text) if "<" in text else text
 
 
 def _tag_exemption(doc: Doc, control_id: str, on: date) -> tuple[Exemption | None, str]:
@@ -192,6 +223,8 @@ def evaluate_target(
     # Per-target values, worked out once rather than per finding.
     name, subscription, group = _display_name(doc), doc.rid.subscription, _display_resource_group(doc.id)
     tags = {str(k): v for k, v in doc.tags.items() if isinstance(v, (str, int, float, bool))}
+    subscription_name = _subscription_name(estate, subscription)
+    fill = _remediation_values(doc, name, group, subscription)
     findings = []
     for control in chosen:
         params = config.params_for(control.id, control.defaults())
@@ -236,7 +269,7 @@ def evaluate_target(
                 Changed=bool(prev) and prev != status.value,
                 Reason=reason,
                 Evidence=evidence,
-                Remediation=control.remediation,
+                Remediation=_fill(control.remediation, fill),
                 Trigger=provenance.trigger,
                 EventType=provenance.event_type,
                 EventId=provenance.event_id,
@@ -245,6 +278,7 @@ def evaluate_target(
                 SourceReadAt=read_at,
                 BaselineVersion=BASELINE_VERSION,
                 Tags=tags,
+                SubscriptionName=subscription_name,
             )
         )
     return TargetResult(

@@ -130,6 +130,9 @@ class Finding:
     BaselineVersion: str
     # The target's tags (names lower-cased), so alerts can tell production from the rest.
     Tags: Mapping[str, Any] = field(default_factory=dict)
+    # The subscription's display name when the read included the subscription document
+    # (a sweep or a subscription target), else empty: alerts and reports name it for people.
+    SubscriptionName: str = ""
 
     def to_record(self) -> dict[str, Any]:
         """JSON-ready dict; datetimes as ISO 8601 UTC with a Z."""
