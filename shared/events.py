@@ -117,13 +117,22 @@ def _claims(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def changed_by(data: dict[str, Any]) -> str:
-    """Who made the change: UPN, else name, else the application id."""
+    """Who made the change: a user's UPN (else name); an application as ``app <appid>``.
+
+    A service principal or managed identity signs in without a UPN (its token says
+    ``idtyp: app``): a bare GUID tells on-call nothing, so it is shown as ``app <appid>``,
+    followed by the application's display name when the claims carry one.
+    """
     claims = _claims(data)
-    for key in (UPN, "upn", "name", "appid"):
+    for key in (UPN, "upn"):
         value = _str(claims.get(key))
         if value:
             return value[:256]
-    return ""
+    name, appid = _str(claims.get("name")), _str(claims.get("appid"))
+    if appid and (_str(claims.get("idtyp")).lower() == "app" or not name):
+        display = _str(claims.get("app_displayname")) or name
+        return (f"app {appid} ({display})" if display else f"app {appid}")[:256]
+    return name[:256]
 
 
 def valid_resource_id(value: str) -> str | None:
