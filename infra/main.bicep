@@ -46,6 +46,9 @@ param productionTagName string = 'environment'
 @description('Value of that tag on production clusters (compared case-insensitively).')
 param productionTagValue string = 'production'
 
+@description('Tag that names a target\'s owner (team or person); the alerts and the workbook show it.')
+param ownerTagName string = 'owner'
+
 @description('E-mail addresses the alerts notify.')
 param alertEmailAddresses array = []
 
@@ -96,84 +99,6 @@ var deadLetterContainerName = 'eventgrid-deadletter'
 
 // NCRONTAB (six fields, seconds first); every allowed interval divides an hour or a day.
 var sweepSchedule = sweepIntervalMinutes < 60 ? '0 */${sweepIntervalMinutes} * * * *' : (sweepIntervalMinutes < 1440 ? '0 0 */${sweepIntervalMinutes / 60} * * *' : '0 0 0 * * *')
-var silentMinutes = 2 * sweepIntervalMinutes
-var silentWindow = silentMinutes < 60 ? 'PT${silentMinutes}M' : 'PT${silentMinutes / 60}H'
-
-// Alert query placeholders: tag name lower-case (the code stores tag names lower-case),
-// tag name and value without double quotes and backslashes ('\u{5C}'), which would end or
-// escape the KQL string literals they are put in.
-var prodTag = replace(replace(toLower(productionTagName), '"', ''), '\u{5C}', '')
-var prodValue = replace(replace(productionTagValue, '"', ''), '\u{5C}', '')
-
-// Each regression alert carries the cluster, the control, the status change, who made it
-// and the event (at most six dimensions); the alert's target is the cluster (ResourceId).
-var regressionDimensions = [
-  {
-    name: 'ResourceName'
-    operator: 'Include'
-    values: [
-      '*'
-    ]
-  }
-  {
-    name: 'ControlId'
-    operator: 'Include'
-    values: [
-      '*'
-    ]
-  }
-  {
-    name: 'PreviousStatus'
-    operator: 'Include'
-    values: [
-      '*'
-    ]
-  }
-  {
-    name: 'Status'
-    operator: 'Include'
-    values: [
-      '*'
-    ]
-  }
-  {
-    name: 'ChangedBy'
-    operator: 'Include'
-    values: [
-      '*'
-    ]
-  }
-  {
-    name: 'EventId'
-    operator: 'Include'
-    values: [
-      '*'
-    ]
-  }
-]
-var errorDimensions = [
-  {
-    name: 'Source'
-    operator: 'Include'
-    values: [
-      '*'
-    ]
-  }
-  {
-    name: 'Function'
-    operator: 'Include'
-    values: [
-      '*'
-    ]
-  }
-  {
-    name: 'ResourceName'
-    operator: 'Include'
-    values: [
-      '*'
-    ]
-  }
-]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: resourceGroupName
@@ -310,11 +235,12 @@ module workbook 'modules/workbook.bicep' = {
     location: location
     tags: allTags
     displayName: 'AKS Compliance Monitor'
-    serializedData: replace(loadTextContent('workbook/compliance.workbook.json'), '{{WORKSPACE_ID}}', monitoring.outputs.workspaceId)
+    serializedData: loadTextContent('workbook/compliance.workbook.json')
     workspaceId: monitoring.outputs.workspaceId
   }
 }
 
+// The rules (and how each resolves) are defined in modules/alerts.bicep.
 module alerts 'modules/alerts.bicep' = {
   name: 'alerts'
   scope: rg
@@ -325,60 +251,12 @@ module alerts 'modules/alerts.bicep' = {
     emailAddresses: alertEmailAddresses
     webhookUrls: alertWebhookUrls
     workspaceId: monitoring.outputs.workspaceId
-    rules: [
-      {
-        name: 'alert-high-regression-${resourceToken}'
-        displayName: 'AKS compliance: High control regressed from Pass'
-        description: 'A High-severity control of a cluster, registry or subscription went from Pass to Fail or Unknown. The alert names the target, the control, the change and who made it.'
-        severity: 1
-        evaluationFrequency: 'PT5M'
-        windowSize: 'PT15M'
-        query: loadTextContent('alerts/high-regression.kql')
-        resourceIdColumn: 'ResourceId'
-        dimensions: regressionDimensions
-        autoMitigate: true
-        muteActionsDuration: null
-      }
-      {
-        name: 'alert-production-regression-${resourceToken}'
-        displayName: 'AKS compliance: regression on a production cluster'
-        description: 'A control regressed from Pass on a target tagged ${prodTag}=${prodValue}.'
-        severity: 2
-        evaluationFrequency: 'PT5M'
-        windowSize: 'PT15M'
-        query: replace(replace(loadTextContent('alerts/production-regression.kql'), '{{PROD_TAG}}', prodTag), '{{PROD_VALUE}}', prodValue)
-        resourceIdColumn: 'ResourceId'
-        dimensions: regressionDimensions
-        autoMitigate: true
-        muteActionsDuration: null
-      }
-      {
-        name: 'alert-pipeline-silent-${resourceToken}'
-        displayName: 'AKS compliance: pipeline silent'
-        description: 'No evaluation run recorded for two sweep intervals (${silentMinutes} minutes): the Function App, its timer, its queue or Logs Ingestion is down.'
-        severity: 2
-        evaluationFrequency: sweepIntervalMinutes < 15 ? 'PT5M' : 'PT15M'
-        windowSize: silentWindow
-        query: replace(loadTextContent('alerts/pipeline-silent.kql'), '{{SWEEP_MINUTES}}', string(sweepIntervalMinutes))
-        resourceIdColumn: null
-        dimensions: []
-        autoMitigate: true
-        muteActionsDuration: null
-      }
-      {
-        name: 'alert-evaluation-errors-${resourceToken}'
-        displayName: 'AKS compliance: evaluation or ingestion errors'
-        description: 'Evaluation runs that ended in Error, exceptions of the functions, or records Log Analytics did not accept.'
-        severity: 3
-        evaluationFrequency: 'PT15M'
-        windowSize: 'PT15M'
-        query: loadTextContent('alerts/evaluation-errors.kql')
-        resourceIdColumn: null
-        dimensions: errorDimensions
-        autoMitigate: true
-        muteActionsDuration: null
-      }
-    ]
+    workbookId: workbook.outputs.id
+    nameSuffix: resourceToken
+    productionTagName: productionTagName
+    productionTagValue: productionTagValue
+    ownerTagName: ownerTagName
+    sweepIntervalMinutes: sweepIntervalMinutes
   }
 }
 

@@ -622,16 +622,18 @@ def test_reader_on_each_monitored_subscription() -> None:
 # --- workbook and alerts -------------------------------------------------------------------------
 
 
-def test_workbook_is_embedded_with_the_workspace_id() -> None:
+def test_workbook_is_embedded_as_it_is() -> None:
     module = body(parsed(MAIN)["modules"]["workbook"])
-    data = module["params"]["serializedData"]["function"]
-    assert data["type"] == "replace" and data["parameters"]["old_string"] == "{{WORKSPACE_ID}}"
-    loaded = data["parameters"]["original_string"]["function"]
-    assert loaded == {
-        "type": "load_text_content",
-        "parameters": {"file_path": "workbook/compliance.workbook.json", "encoding": None},
+    # The workbook JSON has no placeholder: its Workspace parameter defaults to the resource it is
+    # saved in (sourceId below), so the same file imports stand-alone through the Advanced Editor.
+    assert module["params"]["serializedData"] == {
+        "function": {
+            "type": "load_text_content",
+            "parameters": {"file_path": "workbook/compliance.workbook.json", "encoding": None},
+        }
     }
     workbook_path = INFRA / "workbook" / "compliance.workbook.json"
+    assert "{{" not in workbook_path.read_text(encoding="utf-8")
     json.loads(workbook_path.read_text(encoding="utf-8"))
     path = INFRA / "modules" / "workbook.bicep"
     wb = body(the_resource(path, "Microsoft.Insights/workbooks"))
@@ -652,46 +654,67 @@ def _replace_chain(node: Any) -> tuple[str, set[str]] | None:
 
 
 def test_alert_rules() -> None:
-    module = body(parsed(MAIN)["modules"]["alerts"])
-    rules = module["params"]["rules"]
-    expected = {"high-regression", "production-regression", "pipeline-silent", "evaluation-errors"}
+    path = INFRA / "modules" / "alerts.bicep"
+    rules = resolve(path, "rules")
+    expected = {
+        "high-regression",
+        "production-regression",
+        "production-high-failing",
+        "pipeline-silent",
+        "evaluation-errors",
+    }
     loaded = {}
     for rule in rules:
         chain = _replace_chain(rule["query"])
-        assert chain is not None, f"{rule['name']}: the query must be loadTextContent('alerts/<name>.kql')"
+        assert chain is not None, f"{rule['name']}: the query must be loadTextContent('../alerts/<name>.kql')"
         file, replaced = chain
-        kql = (INFRA / file).read_text(encoding="utf-8")
+        kql = (path.parent / file).resolve().read_text(encoding="utf-8")
+        assert Path(file).stem == rule["file"]
         placeholders = set(re.findall(r"\{\{[A-Z_]+\}\}", kql))
         assert placeholders == replaced, f"{file}: placeholders {sorted(placeholders)}, replaced {sorted(replaced)}"
-        dims = resolve(MAIN, rule["dimensions"])
+        dims = (
+            resolve(path, str(rule["dimensions"]).replace("Dimensions", "DimensionNames")) if rule["dimensions"] else []
+        )
         assert len(dims) <= 6, f"{file}: log alerts split by at most six dimensions"
         for dim in dims:
-            assert re.search(rf"\b{dim['name']}\b", kql), f"{file}: dimension {dim['name']} is not in the query"
+            assert re.search(rf"\b{dim}\b", kql), f"{file}: dimension {dim} is not in the query"
         if rule["resourceIdColumn"]:
             assert re.search(rf"\b{rule['resourceIdColumn']}\b", kql)
-        if rule["autoMitigate"]:
-            assert rule["muteActionsDuration"] is None, f"{file}: muting applies to stateless rules only"
+        # Every rule says how it resolves, in its description and in its query's header.
+        assert re.search(r"(?i)resolve", rule["description"]), f"{file}: the description must say how it resolves"
+        assert re.search(r"(?m)^// Resolves", kql) or "autoMitigate" in kql, f"{file}: say how the alert resolves"
         assert 0 <= rule["severity"] <= 4
-        loaded[Path(file).stem] = (rule, kql)
+        loaded[Path(file).stem] = (rule, kql, dims)
     assert set(loaded) == expected
-    regression = {"ResourceName", "ControlId", "PreviousStatus", "Status", "ChangedBy"}
     for name in ("high-regression", "production-regression"):
-        names = {d["name"] for d in resolve(MAIN, loaded[name][0]["dimensions"])}
-        assert regression <= names, f"{name}: the alert must carry cluster, control, status change and who"
+        rule, kql, dims = loaded[name]
+        # Pages: one per entry into Fail, never resolved by a window while the control still fails.
+        assert rule["autoMitigate"] is False and rule["overrideQueryTimeRange"] == "P2D"
+        assert rule["evaluationFrequency"] == rule["windowSize"] == "PT5M" and "let window = 5m;" in kql
+        assert set(dims) == {"Control", "Change", "Reason", "Fix", "Context", "Links"}
+    state, kql, dims = loaded["production-high-failing"]
+    assert state["autoMitigate"] is True and state["overrideQueryTimeRange"] == "P2D"
+    assert set(dims) == {"Control", "Target", "Owner", "Fix", "Links"}
     silent = loaded["pipeline-silent"][0]
     assert "{{SWEEP_MINUTES}}" in loaded["pipeline-silent"][1]
     assert silent["windowSize"] == "silentWindow", "the silent rule must see two sweep intervals"
 
-    path = INFRA / "modules" / "alerts.bicep"
     rule_res = body(the_resource(path, "Microsoft.Insights/scheduledQueryRules"))
     assert rule_res["kind"] == "LogAlert"
     assert rule_res["properties"]["scopes"] == ["workspaceId"]
+    for key in ("autoMitigate", "overrideQueryTimeRange"):
+        accessor = rule_res["properties"][key]["operator"]
+        assert accessor["operands"] == {"operand_1": "rule", "operand_2": key}, f"{key} comes from the rule"
+    custom = rule_res["properties"]["actions"]["customProperties"]
+    assert set(custom) == {"rule", "workbook", "onCallGuide"}
     group = body(the_resource(path, "Microsoft.Insights/actionGroups"))
     props = group["properties"]
     assert props["emailReceivers"]["config"]["useCommonAlertSchema"] is True
     assert props["webhookReceivers"]["config"]["useCommonAlertSchema"] is True
     params = parsed(path)["parameters"]
     assert params["emailAddresses"]["type"] == "array" and params["webhookUrls"]["default"] == []
+    alerts = body(parsed(MAIN)["modules"]["alerts"])["params"]
+    assert "'workbook'" in str(alerts["workbookId"]) and alerts["ownerTagName"] == "ownerTagName"
 
 
 # --- azd -----------------------------------------------------------------------------------------

@@ -42,7 +42,8 @@ needs_language_service = pytest.mark.skipif(
     reason="node_modules/@kusto/language-service-next is missing: run `npm ci` (make setup does)",
 )
 
-#: What every regression alert projects: the alert carries cluster, control, change and who.
+#: What every paging alert projects: the target, the control, the change, who, why and the fix;
+#: the six of them that are dimensions (Control ... Links) are what the alert payload carries.
 REGRESSION_COLUMNS = (
     "ResourceName",
     "ResourceId",
@@ -54,11 +55,22 @@ REGRESSION_COLUMNS = (
     "ChangedBy",
     "EventId",
     "Reason",
+    "Control",
+    "Change",
+    "Fix",
+    "Context",
+    "Links",
 )
 REGRESSION_ALERTS = ("high-regression.kql", "production-regression.kql")
+#: The stateful alert's dimensions: values that do not change while the control keeps failing.
+STATE_COLUMNS = ("ResourceId", "Control", "Target", "Owner", "Fix", "Links")
 #: The placeholders Bicep fills in with replace(); any other {{...}} would reach Azure verbatim.
-ALERT_PLACEHOLDERS = {"PROD_TAG", "PROD_VALUE", "SWEEP_MINUTES"}
+ALERT_PLACEHOLDERS = {"PROD_TAG", "PROD_VALUE", "OWNER_TAG", "PORTAL_URL", "WORKBOOK_URL", "SWEEP_MINUTES"}
 DEDUP = "summarize arg_max(TimeGenerated, *) by RecordId"
+#: Paging alerts page a record at its first delivery: re-sent copies (same RecordId) never again.
+FIRST_DELIVERY = "summarize arg_min(IngestedAt, *) by RecordId"
+#: Every way into Fail (first evaluation, Pass, NotApplicable, Unknown, Exempt) and Pass -> Unknown.
+ENTRY = '(Status == "Fail" and PreviousStatus != "Fail") or (Status == "Unknown" and PreviousStatus == "Pass")'
 #: Every KQL-driven dropdown keeps only values without ' " or \ (see the module docstring).
 SANITIZER = """| where value matches regex @"^[^'""\\\\]+$\""""
 
@@ -109,7 +121,8 @@ def workbook_queries() -> list[tuple[str, str]]:
             out.append((f"workbook item {item.get('name')}", content["query"]))
         if item.get("type") == 9:
             for p in content.get("parameters", []):
-                if p.get("query"):
+                # A Resource Graph query (queryType 1: the workspace picker) is not over our tables.
+                if p.get("query") and p.get("queryType", 0) == 0:
                     out.append((f"workbook parameter {p['name']}", p["query"]))
     return out
 
@@ -223,9 +236,10 @@ def checked() -> dict[str, dict[str, Any]]:
 def test_queries_are_collected() -> None:
     names = [q["name"] for q in ALL]
     assert len(names) == len(set(names)), "query names must be unique"
-    assert len(ALERTS) >= 4 and {p.name for p in ALERTS} >= {
+    assert len(ALERTS) >= 5 and {p.name for p in ALERTS} >= {
         "high-regression.kql",
         "production-regression.kql",
+        "production-high-failing.kql",
         "pipeline-silent.kql",
         "evaluation-errors.kql",
     }
@@ -254,6 +268,12 @@ def test_regression_alerts_result_columns(name: str, checked: dict[str, dict[str
     missing = [c for c in REGRESSION_COLUMNS if c not in columns]
     assert not missing, f"{name} does not return {missing}"
     assert all(columns[c] == "string" for c in REGRESSION_COLUMNS), "alert dimensions must be strings"
+
+
+@needs_language_service
+def test_state_alert_result_columns(checked: dict[str, dict[str, Any]]) -> None:
+    columns = {c["name"]: c["type"] for c in checked["infra/alerts/production-high-failing.kql"]["columns"]}
+    assert all(columns.get(c) == "string" for c in STATE_COLUMNS), columns
 
 
 @needs_language_service
@@ -339,13 +359,24 @@ def test_regression_alerts_project_the_change_and_deduplicate(name: str) -> None
     project = code[code.rindex("| project") :]
     for column in REGRESSION_COLUMNS:
         assert re.search(rf"\b{column}\b", project), f"{name}: the final project lacks {column}"
-    assert DEDUP in code, f"{name}: re-sent records must be de-duplicated by RecordId"
-    assert 'PreviousStatus == "Pass"' in code and 'Status in ("Fail", "Unknown")' in code
+    assert FIRST_DELIVERY in code, f"{name}: a record pages at its first delivery, re-sent copies never"
+    assert ENTRY in code, f"{name}: every way into Fail must page"
 
 
-def test_production_alert_uses_the_tag_placeholders() -> None:
-    text = (ROOT / "infra" / "alerts" / "production-regression.kql").read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", ["production-regression.kql", "production-high-failing.kql"])
+def test_production_alerts_use_the_tag_placeholders(name: str) -> None:
+    text = (ROOT / "infra" / "alerts" / name).read_text(encoding="utf-8")
     assert 'tostring(Tags["{{PROD_TAG}}"]) =~ "{{PROD_VALUE}}"' in text
+
+
+def test_state_alert_takes_the_newest_verdict_of_each_target_and_control() -> None:
+    text = (ROOT / "infra" / "alerts" / "production-high-failing.kql").read_text(encoding="utf-8")
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    newest = code.index("summarize arg_max(TimeGenerated, *) by Target = tolower(ResourceId), ControlId")
+    assert newest < code.index('| where Status == "Fail"') < code.index("{{PROD_TAG}}"), (
+        "filter after taking the newest verdict, so a later Pass (or a removed tag) ends the alert"
+    )
+    assert "Target !in (deleted)" in code
 
 
 def test_pipeline_silent_builds_a_row_to_compare() -> None:
@@ -368,11 +399,24 @@ def test_evaluation_errors_alert_deduplicates_runs() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+#: chartSettings keys of the workbook JSON schema (microsoft/Application-Insights-Workbooks,
+#: schema/workbook.json, definitions.chartSettings): the x axis is `xAxis`.
+CHART_SETTINGS = {
+    "xAxis", "xSettings", "yAxis", "ySettings", "group", "createOtherGroup", "sort", "sortDirection",
+    "showLegend", "showMetrics", "seriesLabelSettings", "customThresholdLine", "customThresholdLineStyle",
+}  # fmt: skip
+
+
 def test_workbook_shape() -> None:
     wb = workbook()
     assert wb["version"] == "Notebook/1.0"
-    assert wb["fallbackResourceIds"] == ["{{WORKSPACE_ID}}"]
-    assert "{{WORKSPACE_ID}}" in WORKBOOK.read_text(encoding="utf-8")
+    # Stand-alone: no deployment placeholder; the workspace is a parameter whose default is the
+    # resource the workbook is saved in (value::1), so the JSON pasted into the portal's Advanced
+    # Editor works as it is, and so does the copy azd deploys (sourceId = the workspace).
+    assert "fallbackResourceIds" not in wb
+    workspace = next(p for p in workbook_parameters() if p["name"] == "Workspace")
+    assert workspace["type"] == 5 and workspace["defaultValue"] == "value::1"
+    assert workspace["typeSettings"]["resourceTypeFilter"] == {"microsoft.operationalinsights/workspaces": True}
     items = list(walk_items(wb["items"]))
     queries = [i for i in items if i.get("type") == 3]
     for item in queries:
@@ -380,7 +424,11 @@ def test_workbook_shape() -> None:
         assert content["version"] == "KqlItem/1.0", item["name"]
         assert content["queryType"] == 0, item["name"]
         assert content["resourceType"] == "microsoft.operationalinsights/workspaces", item["name"]
-        assert content.get("crossComponentResources", ["{{WORKSPACE_ID}}"]) == ["{{WORKSPACE_ID}}"], item["name"]
+        assert content.get("crossComponentResources", ["{Workspace}"]) == ["{Workspace}"], item["name"]
+        chart = content.get("chartSettings", {})
+        assert set(chart) <= CHART_SETTINGS, f"{item['name']}: unknown chartSettings {set(chart) - CHART_SETTINGS}"
+        if content.get("visualization") in ("barchart", "categoricalbar", "unstackedbar"):
+            assert "xAxis" in chart, f"{item['name']}: a bar chart names its x axis (xAxis)"
     names = [i.get("name") for i in items]
     assert len(names) == len(set(names)), "item names must be unique"
     tabs = {
@@ -390,17 +438,33 @@ def test_workbook_shape() -> None:
     }
     assert tabs == {"overview", "target", "controls", "changes", "pipeline"}
     placeholders = set(re.findall(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}", WORKBOOK.read_text(encoding="utf-8")))
-    assert placeholders == {"WORKSPACE_ID"}
+    assert placeholders == set(), "the workbook JSON must import stand-alone"
 
 
 def test_workbook_covers_the_views() -> None:
     queries = dict(workbook_queries())
     text = "\n".join(queries.values())
     assert "arg_max(TimeGenerated, EvaluationId) by Target = tolower(ResourceId)" in text  # latest evaluation
-    assert any('PreviousStatus == "Pass"' in q and "ChangedBy" in q and "EventId" in q for q in queries.values())
+    regressions = queries["workbook item changes-regressions"]
+    assert 'Status == "Fail" and PreviousStatus != "Fail"' in regressions, "every transition into Fail"
+    assert "ChangedBy" in regressions and "EventId" in regressions
     assert any("Remediation" in q and "Evidence" in q and "Reason" in q for q in queries.values())
     assert any('Trigger == "Schedule"' in q and "datetime_diff" in q for q in queries.values())  # lag since the sweep
     assert any("bin(TimeGenerated, 1h), Outcome" in q for q in queries.values())  # runs per hour by outcome
+    assert "'{GroupBy:escape}' == \"resourcegroup\"" in queries["workbook item overview-groups"]
+
+
+def test_clicking_a_target_opens_its_drill_down() -> None:
+    items = {i.get("name"): i for i in walk_items(workbook()["items"])}
+    overview = items["overview-score"]["content"]
+    exported = {e["fieldName"]: e["parameterName"] for e in overview["exportedParameters"]}
+    assert exported == {"Target": "Target", "DrillTab": "Tab"}
+    params = {p["name"]: p for p in workbook_parameters()}
+    assert params["Target"].get("isGlobal") and params["Tab"].get("isGlobal"), "a click updates them everywhere"
+    drill = [i for i in items.values() if i.get("conditionalVisibility", {}).get("value") == "target"]
+    assert drill and all("{Target:escape}" in json.dumps(i) for i in drill)
+    links = [f for f in overview["gridSettings"]["formatters"] if f["columnMatch"] == "ResourceId"]
+    assert links and links[0]["formatOptions"]["linkTarget"] == "Resource", "portal link to the resource"
 
 
 def unsafe_parameter_uses(query: str, parameters: list[dict[str, Any]]) -> list[str]:
@@ -440,7 +504,10 @@ def unsafe_parameter_uses(query: str, parameters: list[dict[str, Any]]) -> list[
 
 def test_workbook_parameters_are_injection_safe() -> None:
     parameters = workbook_parameters()
-    assert {int(p["type"]) for p in parameters} <= {2, 4}, "only dropdown and time range parameters"
+    assert {int(p["type"]) for p in parameters} <= {2, 4, 5}, "only dropdown, time range and resource parameters"
+    for p in parameters:
+        if int(p["type"]) == 5:  # a resource id, used only as crossComponentResources, never in a query
+            assert p.get("queryType") == 1 and p["typeSettings"]["resourceTypeFilter"], p["name"]
     for p in parameters:
         if int(p["type"]) == 2:
             assert p.get("query") or p.get("jsonData"), f"{p['name']}: a dropdown needs a query or a static list"

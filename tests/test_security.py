@@ -526,6 +526,7 @@ WORKBOOK = ROOT / "infra" / "workbook" / "compliance.workbook.json"
 ALERTS = ROOT / "infra" / "alerts"
 QUERIES = ROOT / "infra" / "queries"
 MAIN_BICEP = ROOT / "infra" / "main.bicep"
+ALERTS_BICEP = ROOT / "infra" / "modules" / "alerts.bicep"
 REFERENCE = re.compile(r"\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<fmt>[A-Za-z_]+))?\}")
 SET_OPERATOR = re.compile(r"(?:!?in~?|has_any|has_all)\s*\(\s*$")
 VERBATIM_REGEX = re.compile(r'matches\s+regex\s+@"((?:[^"]|"")*)"')
@@ -714,7 +715,8 @@ def test_alert_placeholders_are_filled_only_with_safe_values() -> None:
     # string literal, the value must be stripped of quotes and backslashes; bare, it must be a
     # number (string() of an int parameter).
     files = _alert_and_saved_queries()
-    bicep = MAIN_BICEP.read_text(encoding="utf-8") if MAIN_BICEP.exists() else ""
+    # main.bicep passes the parameters; modules/alerts.bicep fills the placeholders in.
+    bicep = "\n".join(p.read_text(encoding="utf-8") for p in (MAIN_BICEP, ALERTS_BICEP) if p.exists())
     problems = []
     for path in files:
         code = path.read_text(encoding="utf-8")

@@ -14,7 +14,8 @@
 //               range is tried both as a relative range (`> ago(2d)`) and as a custom one
 //               (`between (datetime(..) .. datetime(..))`).
 //
-// Deployment placeholders ({{PROD_TAG}}, {{PROD_VALUE}}, {{SWEEP_MINUTES}}, {{WORKSPACE_ID}}) get
+// Deployment placeholders ({{PROD_TAG}}, {{PROD_VALUE}}, {{OWNER_TAG}}, {{PORTAL_URL}}, {{WORKBOOK_URL}},
+// {{SWEEP_MINUTES}}, {{WORKSPACE_ID}}) get
 // sample values; an unknown {{...}} placeholder is an error (Bicep would leave it in the query).
 //
 // Tables: ComplianceFindings_CL and ComplianceRuns_CL from infra/schema/tables.json (generated from
@@ -120,6 +121,10 @@ const PLACEHOLDERS = {
   PROD_TAG: 'environment',
   PROD_VALUE: 'production',
   SWEEP_MINUTES: '60',
+  OWNER_TAG: 'owner',
+  PORTAL_URL: 'https://portal.azure.com',
+  WORKBOOK_URL:
+    'https://portal.azure.com/#resource/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Insights/workbooks/00000000-0000-0000-0000-000000000001',
   WORKSPACE_ID:
     '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/ws',
 };
