@@ -13,7 +13,7 @@ echo; echo "== scan: every target of the sample estate, recorded in Table Storag
 $BIN/aks-compliance scan --source "$WORK" --read-time 2026-11-27T08:00:00Z
 
 echo; echo "== replay: the story of examples/events (the estate changes between events)"
-$BIN/aks-compliance replay examples/events/*.json --source "$WORK" --changes examples/events/changes --at-event-time
+$BIN/python -m devtools.show_events replay examples/events/*.json --source "$WORK" --changes examples/events/changes --at-event-time
 
 echo; echo "== state: what Table Storage holds now (failing first)"
 $BIN/aks-compliance state
