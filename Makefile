@@ -7,9 +7,18 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup run test lint bench docs clean infra-check chromium chaos audit
+.PHONY: setup test-setup run test quick test-dates lint bench docs clean infra-check chromium faketime chaos audit
 
-setup: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
+# Dates far from today and from each other: the time-sensitive tests run at both under faketime.
+FAKE_DATES ?= 2026-01-15 2031-07-01
+# Every test but the browser, checkov and Kusto-service ones (they read no clock) and the slow
+# fault-injection and fuzz runs (their rig keeps one clock of its own; under libfaketime's locks
+# the nine parallel chaos scenarios take five times as long) runs at those dates.
+DATED_TESTS ?= not browser and not checkov and not node and not slow
+
+# What running needs (the venv, Azurite); the tests also need checkov's own venv.
+setup: $(STAMP) $(NODE_STAMP)
+test-setup: setup $(CHECKOV_STAMP)
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,18 +44,36 @@ run: setup
 	$(BIN)/python -m devtools.azurite -- sh devtools/story.sh
 	@echo "HTML report: file://$(CURDIR)/out/report.html"
 
-# The HTML report's browser test needs Debian's Chromium: installed where the machine allows.
+# The HTML report's browser test needs Debian's Chromium, the dated runs Debian's faketime:
+# installed where the machine allows (else those parts are skipped, with a message).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo=no; fi; \
-	  if [ "$$sudo" != no ] && command -v apt-get >/dev/null 2>&1; then \
-	    $$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
-	      || echo "make: chromium could not be installed: the browser test of the HTML report will be skipped"; \
-	  else echo "make: no chromium and no way to install it here: the browser test of the HTML report will be skipped"; fi; }
+	@sh devtools/apt_install.sh chromium chromium "the browser test of the HTML report will be skipped"
 
-test: setup lint chromium
+faketime:
+	@sh devtools/apt_install.sh faketime faketime "the suite will not be run at other dates"
+
+test: test-setup lint chromium faketime
 	$(BIN)/python -m devtools.audit --timeout 60
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-dates
+
+# The suite once turned red the day after it was written: prove it does not depend on the date.
+# faketime moves the wall clock by an offset from now (an absolute start date would restart in
+# every new process, and Azurite, the chaos workers and the tests must agree on the time); the
+# monotonic clock stays real (see devtools/faketime/sitecustomize.py for why).
+test-dates: test-setup faketime
+	@if ! command -v faketime >/dev/null 2>&1; then echo "make: no faketime: the dated runs are skipped"; exit 0; fi; \
+	for day in $(FAKE_DATES); do \
+	  offset=$$(( $$(date -u -d "$$day 12:00:00" +%s) - $$(date -u +%s) )); \
+	  [ $$offset -ge 0 ] && offset="+$$offset"; \
+	  echo "== the tests at $$day (faketime $$offset s)"; \
+	  FAKETIME_DISABLE_SHM=1 NO_FAKE_STAT=1 FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/devtools/faketime \
+	    faketime -f "$$offset" $(BIN)/python -m pytest -p no:cacheprovider -m "$(DATED_TESTS)" || exit 1; \
+	done
+
+# The edit-test loop: pure Python, no Azurite, Chromium, node or checkov (well under 30 s).
+quick: setup
+	$(BIN)/python -m pytest -m "not azurite and not browser and not slow"
 
 # Dependencies against the advisory database (skipped, with a message, when it cannot be reached).
 audit: setup
@@ -58,7 +85,7 @@ chaos: setup
 	$(BIN)/python -m devtools.chaos
 	$(BIN)/python -m devtools.fuzz --seconds 120
 
-infra-check: setup
+infra-check: test-setup
 	$(BIN)/python -m pytest tests/test_infra.py tests/test_kql.py
 
 lint: setup

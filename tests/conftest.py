@@ -60,3 +60,28 @@ def loopback_only() -> Iterator[None]:
         yield
     finally:
         socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------- markers
+# What a test needs decides its markers, so a new test is marked without anyone
+# remembering to: `pytest -m "not azurite and not browser and not slow"` is the quick
+# edit-test loop (pure Python, no Azurite, no Chromium, no node, no checkov); `make test`
+# runs everything. Tests that start node (the Kusto language service) or checkov are
+# slow by nature and marked so as well as by what they need.
+_NEEDS = {"azurite": "azurite", "browser": "browser"}
+_NODE_MODULES = {"test_kql"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in _NEEDS.items():
+            if fixture in fixtures:
+                item.add_marker(marker)
+        module = item.module.__name__ if getattr(item, "module", None) is not None else ""  # type: ignore[attr-defined]
+        if module in _NODE_MODULES:
+            item.add_marker("node")
+            item.add_marker("slow")
+        if "checkov" in item.name:
+            item.add_marker("checkov")
+            item.add_marker("slow")

@@ -373,6 +373,7 @@ def test_firewalls_are_read_in_the_hub_subscriptions_too(arm: ArmDouble) -> None
     live.close()
 
 
+@pytest.mark.slow
 def test_independent_reads_run_in_parallel() -> None:
     latency = 0.1
     with ArmDouble.from_folder(ESTATE, latency=latency) as slow:

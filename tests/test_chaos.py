@@ -15,6 +15,8 @@ from devtools.chaos.scenarios import SCENARIOS
 from shared import ids, keys
 from shared.store import SUMMARY, Store
 
+pytestmark = pytest.mark.slow  # fault injection and fuzzing take seconds
+
 TARGET = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
 T1 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from devtools import fuzz
 
+pytestmark = pytest.mark.slow  # fault injection and fuzzing take seconds
+
 EXAMPLES = {"events": 200, "documents": 200, "deciding": 100}
 
 

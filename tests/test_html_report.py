@@ -312,7 +312,7 @@ def test_store_records_become_results_again() -> None:
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     try:
-        code = cli.main(list(argv))
+        code = cli.main(list(argv), clock=lambda: AS_OF)
     except SystemExit as exc:  # argparse's own usage errors
         code = int(exc.code or 0)
     out, err = capsys.readouterr()

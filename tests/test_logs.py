@@ -432,6 +432,7 @@ FAULT = st.one_of(st.none(), st.sampled_from([500, 503, 429, 401, 502]))
     faults=st.lists(FAULT, max_size=12),
     down_during=st.sets(st.integers(0, 4)),
 )
+@pytest.mark.slow
 def test_any_fault_pattern_ends_with_every_record_delivered_once(
     shared_double: IngestionDouble,
     publishes: list[tuple[int, bool]],

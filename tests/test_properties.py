@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -610,6 +611,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=documents(), extra=st.lists(json_values, max_size=3))
 def test_arbitrary_json_in_an_envelope_never_crashes(doc: dict[str, Any], extra: list[Any]) -> None:

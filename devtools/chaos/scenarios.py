@@ -413,7 +413,9 @@ class Child:
     """
 
     def __init__(self, config: Path, lease: float) -> None:
-        env = {**os.environ, "CHAOS_LEASE": str(lease), "PYTHONPATH": str(ROOT)}
+        # Keep an inherited PYTHONPATH (the dated test runs put their faketime shim there).
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        env = {**os.environ, "CHAOS_LEASE": str(lease), "PYTHONPATH": path}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "devtools.chaos.child", str(config)],
             cwd=ROOT,
