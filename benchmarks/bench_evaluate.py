@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 
 from benchmarks.figures import Figure, write
 from benchmarks.synthetic import estate as synthetic_estate
-from shared.documents import Estate
-from shared.engine import evaluate_estate
-from shared.model import TargetResult
+from shared.core.documents import Estate
+from shared.core.model import TargetResult
+from shared.evaluation.engine import evaluate_estate
 
 
 def _best(fn: Callable[[], None], repeat: int) -> float:

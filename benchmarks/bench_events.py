@@ -27,15 +27,16 @@ from benchmarks.synthetic import estate as synthetic_estate
 from benchmarks.synthetic import shared_route_table_id
 from devtools.azurite import running
 from devtools.doubles.arm_double import ArmDouble, FakeCredential, subscription_document
-from shared import ids
-from shared.documents import estate_from_payloads
-from shared.engine import targets_of
-from shared.pipeline import Pipeline, snapshot_item
-from shared.settings import Settings
-from shared.sources.arm import ArmSource
-from shared.sources.snapshot import GraphSnapshotSource
-from shared.store import Store, open_store
-from shared.work import MemoryQueue, WorkItem
+from shared.adapters.queue import MemoryQueue
+from shared.adapters.sources.arm import ArmSource
+from shared.adapters.sources.snapshot import GraphSnapshotSource
+from shared.adapters.tables.store import Store, open_store
+from shared.core import ids
+from shared.core.documents import estate_from_payloads
+from shared.core.settings import Settings
+from shared.core.work import WorkItem
+from shared.evaluation.engine import targets_of
+from shared.service.pipeline import Pipeline, snapshot_item
 
 
 class NullPublisher:

@@ -81,7 +81,7 @@ class WorkerConfig:
 
 def table_shard(target_id: str, shards: int) -> int:
     """Which Azurite holds a target's rows: by subscription, as partitions spread over servers."""
-    from shared import ids
+    from shared.core import ids
 
     return zlib.crc32(ids.parse(target_id).subscription.encode()) % shards if shards > 1 else 0
 
@@ -99,14 +99,15 @@ def worker_main(index: int, config: WorkerConfig, commands: Any, results: Any, s
 
     from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-    import shared.pipeline as pipeline_module
-    from shared.pipeline import Pipeline
-    from shared.runtime import quiet_sdk_logging
-    from shared.settings import Settings
-    from shared.sources.arm import ArmSource
-    from shared.sources.snapshot import GraphSnapshotSource
-    from shared.store import open_store
-    from shared.work import StorageQueue, WorkItem
+    import shared.service.pipeline as pipeline_module
+    from shared.adapters.queue import StorageQueue
+    from shared.adapters.sources.arm import ArmSource
+    from shared.adapters.sources.snapshot import GraphSnapshotSource
+    from shared.adapters.tables.store import open_store
+    from shared.core.settings import Settings
+    from shared.core.work import WorkItem
+    from shared.service.pipeline import Pipeline
+    from shared.service.runtime import quiet_sdk_logging
 
     logging.basicConfig(level=logging.WARNING)
     quiet_sdk_logging()
@@ -322,7 +323,7 @@ class Workers:
 
 
 def _tables(connections: list[str], prefix: str) -> tuple[str, str, str]:
-    from shared.store import open_store
+    from shared.adapters.tables.store import open_store
 
     suffix = uuid.uuid4().hex[:8]
     names = (f"{prefix}State{suffix}", f"{prefix}Deps{suffix}", f"{prefix}Out{suffix}")
@@ -340,7 +341,7 @@ def _tables(connections: list[str], prefix: str) -> tuple[str, str, str]:
 def _queue(connection: str, name: str) -> Any:
     from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-    from shared.work import StorageQueue
+    from shared.adapters.queue import StorageQueue
 
     client = QueueClient.from_connection_string(
         connection, name, message_encode_policy=TextBase64EncodePolicy(), message_decode_policy=TextBase64DecodePolicy()
@@ -389,7 +390,7 @@ def _phase(
 
 
 def _target_ids(docs: list[dict[str, Any]]) -> list[str]:
-    from shared import ids
+    from shared.core import ids
 
     found = sorted(
         {str(d["id"]) for d in docs if ids.parse(str(d["id"])).type in (T_CLUSTER, T_REGISTRY)},
@@ -416,13 +417,13 @@ def _parse_baseline(payloads: list[dict[str, Any]]) -> tuple[float, float]:
 
 def measure(clusters: int, args: argparse.Namespace) -> dict[str, Any]:
     """Run the baseline sample and two sweeps for one estate size; the raw numbers."""
-    from shared.pipeline import Pipeline
-    from shared.settings import Settings
-    from shared.sources.arm import ArmSource
-    from shared.sources.graph import ResourceGraphLister
-    from shared.sources.snapshot import GraphSnapshotSource
-    from shared.store import open_store
-    from shared.work import WorkItem
+    from shared.adapters.sources.arm import ArmSource
+    from shared.adapters.sources.graph import ResourceGraphLister
+    from shared.adapters.sources.snapshot import GraphSnapshotSource
+    from shared.adapters.tables.store import open_store
+    from shared.core.settings import Settings
+    from shared.core.work import WorkItem
+    from shared.service.pipeline import Pipeline
 
     subscriptions = max(1, math.ceil(clusters / args.clusters_per_subscription))
     t0 = time.perf_counter()

@@ -52,16 +52,19 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from shared import events, ids, keys
-from shared.context import T_CLUSTER, T_REGISTRY
-from shared.documents import Estate, LoadError, load_json_text
-from shared.engine import evaluate_target, targets_of
-from shared.model import Status
-from shared.pipeline import Pipeline
-from shared.settings import Settings
-from shared.sources.base import Source
-from shared.store import Store
-from shared.work import MemoryQueue, WorkItem
+from shared.adapters.queue import MemoryQueue
+from shared.adapters.sources.base import Source
+from shared.adapters.tables import keys
+from shared.adapters.tables.store import Store
+from shared.core import ids
+from shared.core.documents import Estate, LoadError, load_json_text
+from shared.core.model import Status
+from shared.core.resource_types import T_CLUSTER, T_REGISTRY
+from shared.core.settings import Settings
+from shared.core.work import WorkItem
+from shared.evaluation.engine import evaluate_target, targets_of
+from shared.service import events
+from shared.service.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 ESTATE = ROOT / "examples" / "estate"
@@ -424,7 +427,7 @@ def check_event(raw: Any, scoped: bool = True) -> None:
     """One delivery through the event door: every invariant, or a Finding."""
     change = events.parse(raw)
     if isinstance(change, events.Change):
-        problem = events.valid_resource_id(change.resource_id)
+        problem = ids.valid_resource_id(change.resource_id)
         if problem:
             raise Finding(f"parse accepted a resource id it calls invalid: {problem}")
         if not change.subscription:

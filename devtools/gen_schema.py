@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.logs import FINDING_COLUMNS, RUN_COLUMNS
-from shared.settings import Settings
+from shared.core.settings import Settings
+from shared.evaluation.records import FINDING_COLUMNS, RUN_COLUMNS
 
 TARGET = Path(__file__).resolve().parent.parent / "infra" / "schema" / "tables.json"
 

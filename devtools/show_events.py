@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from shared import cli
-from shared.settings import Settings
+from shared.core.settings import Settings
 
 GOAL_SECONDS = 1.0
 

@@ -47,7 +47,7 @@ def event_body(event: Any) -> dict[str, Any]:
 @bp.event_grid_trigger(arg_name="event")
 def on_resource_event(event: func.EventGridEvent) -> None:
     # The pipeline is imported on first use, not when the host indexes the functions.
-    from shared import runtime
+    from shared.service import runtime
 
     # Bad input is logged and dropped inside handle_event; only a queue outage raises,
     # which returns 500 so that Event Grid redelivers the event.

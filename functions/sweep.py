@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 @bp.function_name("sweep")
 @bp.timer_trigger(arg_name="timer", schedule="%SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def sweep(timer: func.TimerRequest) -> None:
-    from shared import runtime  # on first use, not at indexing time
+    from shared.service import runtime
 
     report = runtime.pipeline().sweep()
     log.info(

@@ -6,7 +6,7 @@ import logging
 
 import azure.functions as func
 
-from shared.settings import WORK_QUEUE
+from shared.service.bindings import WORK_QUEUE
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 log = logging.getLogger(__name__)
@@ -17,8 +17,8 @@ QUEUE = WORK_QUEUE  # fixed name: the host binds it before any setting could be 
 @bp.queue_trigger(arg_name="msg", queue_name=QUEUE, connection="ComplianceStorage")
 def evaluate_target(msg: func.QueueMessage) -> None:
     # Imported on first use: indexing the functions must stay cheap (cold start).
-    from shared import runtime
-    from shared.work import BadWorkItem, WorkItem
+    from shared.service import runtime
+    from shared.service.bindings import BadWorkItem, WorkItem
 
     try:
         item = WorkItem.from_json(msg.get_body())

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.config import Config
-from shared.engine import evaluate_documents
-from shared.model import Finding, TargetResult
+from shared.core.model import Finding, TargetResult
+from shared.evaluation.config import Config
+from shared.evaluation.engine import evaluate_documents
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 

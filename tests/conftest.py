@@ -11,7 +11,7 @@ import pytest
 from builders import rest, to_az
 
 from devtools.azurite import Azurite, running
-from shared.store import Store, open_store
+from shared.adapters.tables.store import Store, open_store
 
 
 @pytest.fixture(params=["rest", "az"])

@@ -30,9 +30,10 @@ from pycep import BicepParser
 from devtools.azurite import Azurite
 from devtools.doubles.ingestion_double import IngestionDouble, StaticCredential
 from devtools.kql.alert_sim import UNSUPPORTED, Event, Rule, Workspace, evaluate
+from shared.adapters.logs import IngestionPublisher, MemoryOutbox
 from shared.cli import main
-from shared.events import changed_by
-from shared.logs import IngestionPublisher, MemoryOutbox, run_record
+from shared.evaluation.records import run_record
+from shared.service.events import changed_by
 
 ROOT = Path(__file__).resolve().parent.parent
 ALERTS_BICEP = ROOT / "infra" / "modules" / "alerts.bicep"

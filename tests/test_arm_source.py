@@ -1,4 +1,4 @@
-# The live reader (shared/sources/arm.py) and the Resource Graph lister (shared/sources/graph.py),
+# The live reader (shared/adapters/sources/arm.py) and the Resource Graph lister (shared/adapters/sources/graph.py),
 # through the real Azure management SDK clients, against the loopback HTTPS ARM double.
 # Credentials are explicit fakes: nothing here can reach Azure, IMDS or a login endpoint.
 
@@ -17,13 +17,13 @@ import pytest
 import requests
 
 from devtools.doubles.arm_double import KUBERNETES_VERSIONS, ArmDouble, FakeCredential
-from shared import ids
-from shared.documents import Estate, fold, load_paths
-from shared.engine import evaluate_target, targets_of
-from shared.settings import Settings
-from shared.sources.arm import ArmSource
-from shared.sources.base import TargetRead, TransientSourceError
-from shared.sources.graph import ResourceGraphLister
+from shared.adapters.sources.arm import ArmSource
+from shared.adapters.sources.base import TargetRead, TransientSourceError
+from shared.adapters.sources.graph import ResourceGraphLister
+from shared.core import ids
+from shared.core.documents import Estate, fold, load_paths
+from shared.core.settings import Settings
+from shared.evaluation.engine import evaluate_target, targets_of
 
 ROOT = Path(__file__).resolve().parent.parent
 ESTATE = ROOT / "examples" / "estate"
@@ -453,7 +453,7 @@ def test_arm_source_lists_targets_through_resource_graph(arm: ArmDouble) -> None
 
 def test_importing_the_live_source_does_not_import_the_sdks() -> None:
     code = (
-        "import sys, shared.sources.arm, shared.sources.graph; "
+        "import sys, shared.adapters.sources.arm, shared.adapters.sources.graph; "
         "print(sorted(m for m in sys.modules if m.startswith(('azure.mgmt', 'azure.identity'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -13,10 +13,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from shared import cli, report
+from shared import cli
+from shared.baseline.model import Control
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
-from shared.config import Config
-from shared.model import Control, Severity, TargetKind
+from shared.core.model import Severity, TargetKind
+from shared.evaluation.config import Config
+from shared.reports import text as report
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "controls.md"

@@ -12,8 +12,9 @@ import pytest
 from devtools.chaos import run, table
 from devtools.chaos.audit import Audit, history_duplicates, stale_incidents, verdict_losses, watch
 from devtools.chaos.scenarios import SCENARIOS
-from shared import ids, keys
-from shared.store import SUMMARY, Store
+from shared.adapters.tables import keys
+from shared.adapters.tables.store import SUMMARY, Store
+from shared.core import ids
 
 pytestmark = pytest.mark.slow  # fault injection and fuzzing take seconds
 

@@ -1,4 +1,4 @@
-# Tests of the `aks-compliance` command (shared/cli.py), run in-process through cli.main and,
+# Tests of the `aks-compliance` command (shared/cli/__init__.py), run in-process through cli.main and,
 # once, as a separate process to prove the module and the console-script entry point work.
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from builders import NOW
 
 from shared import cli
 from shared.baseline.registry import BASELINE_VERSION, CATALOG
-from shared.model import FINDING_FIELDS
+from shared.core.model import FINDING_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"

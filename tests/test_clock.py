@@ -1,4 +1,4 @@
-"""One clock: nothing in the product asks the machine for the time except ``shared.clock``.
+"""One clock: nothing in the product asks the machine for the time except ``shared.core.clock``.
 
 A timestamp taken from the machine beside one taken from an injected clock is how the
 suite once turned red on the day after it was written (a read stamped "today" covered an
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import clock
+from shared.core import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = [
@@ -21,7 +21,7 @@ PRODUCT = [
     *sorted((ROOT / "functions").rglob("*.py")),
     ROOT / "function_app.py",
 ]
-ALLOWED = {ROOT / "shared" / "clock.py"}
+ALLOWED = {ROOT / "shared" / "core" / "clock.py"}
 # (module, attribute) pairs that read the wall clock. perf_counter/monotonic measure
 # durations and are never stored or compared with a stored time: they are allowed.
 WALL_CLOCK = {
@@ -64,7 +64,7 @@ def test_the_product_reads_the_time_only_through_the_clock(path: Path) -> None:
     if path in ALLOWED:
         return
     calls = wall_clock_calls(path.read_text(encoding="utf-8"))
-    assert not calls, f"{path.relative_to(ROOT)}: take 'now' from a shared.clock.Clock, not {calls}"
+    assert not calls, f"{path.relative_to(ROOT)}: take 'now' from a shared.core.clock.Clock, not {calls}"
 
 
 def test_the_check_finds_every_spelling_of_the_wall_clock() -> None:

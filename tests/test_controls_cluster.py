@@ -44,8 +44,8 @@ from builders import (
 )
 
 from shared.baseline.registry import CATALOG, CATALOG_BY_ID
-from shared.config import Config
-from shared.model import Status
+from shared.core.model import Status
+from shared.evaluation.config import Config
 
 PASS, FAIL, NA, UNKNOWN, EXEMPT = "Pass", "Fail", "NotApplicable", "Unknown", "Exempt"
 POOL_CONTROLS = ("AKS.IsolatedVMSizes", "AKS.SSHAccessDisabled", "AKS.EncryptionAtHost", "AKS.NoNodePublicIP")
@@ -999,7 +999,7 @@ def test_score_counts_unknown_as_not_passing() -> None:
 
 
 def test_severity_weights() -> None:
-    from shared.model import SEVERITY_WEIGHT, Severity
+    from shared.core.model import SEVERITY_WEIGHT, Severity
 
     assert SEVERITY_WEIGHT == {Severity.HIGH: 10, Severity.MEDIUM: 5, Severity.LOW: 2, Severity.INFORMATIONAL: 0}
 

@@ -1,4 +1,4 @@
-# Tests of shared/documents.py: one folded shape for ARM REST, az CLI and Resource Graph JSON,
+# Tests of shared/core/documents.py: one folded shape for ARM REST, az CLI and Resource Graph JSON,
 # the envelopes documents arrive in, embedded child resources, bad input and load_paths.
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from shared import ids
-from shared.documents import POLICY_STATES, Estate, LoadError, Problem, estate_from_payloads, fold, load_paths
-from shared.engine import evaluate_documents, targets_of
+from shared.core import ids
+from shared.core.documents import POLICY_STATES, Estate, LoadError, Problem, estate_from_payloads, fold, load_paths
+from shared.evaluation.engine import evaluate_documents, targets_of
 
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -17,8 +17,9 @@ from azure.functions.timer import TimerRequest
 from test_pipeline import ACR, PAYMENTS, World, world, write_event  # noqa: F401 - fixture reuse
 
 import function_app
-from shared import ids, runtime
-from shared.work import WorkItem
+from shared.core import ids
+from shared.core.work import WorkItem
+from shared.service import runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -45,14 +45,17 @@ from devtools.fuzz import (
     table_key_problem,
     verdicts,
 )
-from shared import events, ids, keys, runtime
-from shared.documents import Estate, LoadError, load_json_text, load_paths
-from shared.engine import evaluate_target, targets_of
-from shared.pipeline import EventOutcome
-from shared.settings import Settings
-from shared.sources.arm import ArmSource
-from shared.store import Store
-from shared.work import StorageQueue, WorkItem
+from shared.adapters.queue import StorageQueue
+from shared.adapters.sources.arm import ArmSource
+from shared.adapters.tables import keys
+from shared.adapters.tables.store import Store
+from shared.core import ids
+from shared.core.documents import Estate, LoadError, load_json_text, load_paths
+from shared.core.settings import Settings
+from shared.core.work import WorkItem
+from shared.evaluation.engine import evaluate_target, targets_of
+from shared.service import events, runtime
+from shared.service.pipeline import EventOutcome
 
 DEPTH = 10_000
 FAST = {"retry_total": 2, "retry_backoff_factor": 0.01, "retry_backoff_max": 0.05}
@@ -471,7 +474,7 @@ def test_unicode_ids_are_stored_under_valid_keys(wired: World, name: str) -> Non
     "name",
     [
         "a" * 1000,
-        "a" * (events.MAX_ID_LENGTH - len(CLUSTERS) - 1),  # the longest id accepted
+        "a" * (ids.MAX_ID_LENGTH - len(CLUSTERS) - 1),  # the longest id accepted
         "é" * 1200,
         "😀" * 1000,
         "😀" * 300 + "x" * 700,
@@ -490,7 +493,7 @@ def test_unicode_ids_are_stored_under_valid_keys(wired: World, name: str) -> Non
 )
 def test_ids_of_1000_or_more_characters_are_stored_under_valid_keys(wired: World, name: str) -> None:
     rid = cluster_id(name)
-    assert len(rid) >= 1000 and events.valid_resource_id(rid) is None
+    assert len(rid) >= 1000 and ids.valid_resource_id(rid) is None
     outcome = deliver(wired, event(rid))
     assert [ids.norm(i.target_id) for i in outcome.items] == [ids.norm(rid)]
     drain(wired)
@@ -500,7 +503,7 @@ def test_ids_of_1000_or_more_characters_are_stored_under_valid_keys(wired: World
 
 
 def test_ids_longer_than_the_limit_are_dropped(wired: World) -> None:
-    rid = cluster_id("a" * events.MAX_ID_LENGTH)
+    rid = cluster_id("a" * ids.MAX_ID_LENGTH)
     outcome = deliver(wired, event(rid))
     assert outcome.dropped and "longer than" in outcome.dropped
     assert_clean(wired)

@@ -1,4 +1,4 @@
-# Tests of the HTML report (shared/html_report.py), the `report` and `explain` commands and
+# Tests of the HTML report (shared/reports/html.py), the `report` and `explain` commands and
 # `evaluate --format html`; the last group opens the pages in headless Chromium.
 #
 # The browser is Debian's `chromium`, driven over the DevTools protocol by the small stdlib
@@ -31,12 +31,15 @@ import pytest
 
 from benchmarks.synthetic import estate as synthetic_estate
 from devtools.azurite import Azurite
-from shared import cli, explain, html_report, report
+from shared import cli
 from shared.baseline.registry import CATALOG, CATALOG_BY_ID
-from shared.documents import load_paths
-from shared.engine import evaluate_documents, evaluate_estate
-from shared.ids import norm
-from shared.model import Status, TargetResult
+from shared.core.documents import load_paths
+from shared.core.ids import norm
+from shared.core.model import Status, TargetResult
+from shared.evaluation.engine import evaluate_documents, evaluate_estate
+from shared.reports import explain
+from shared.reports import html as html_report
+from shared.reports import text as report
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out"
@@ -418,8 +421,8 @@ def story(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         assert cli.main(["scan", "--source", str(estate), "--read-time", "2026-11-27T08:00:00Z"]) == 0
         changes = str(ROOT / "examples" / "events" / "changes")
         assert cli.main(["replay", *EVENTS, "--source", str(estate), "--changes", changes, "--at-event-time"]) == 0
-        from shared import runtime
-        from shared.settings import Settings
+        from shared.core.settings import Settings
+        from shared.service import runtime
 
         store = runtime.store_from_settings(Settings.from_env())
         page = work / "report.html"

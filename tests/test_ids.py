@@ -1,10 +1,10 @@
-# Tests of shared/ids.py: the one case-insensitive normal form of ARM ids, parsing and scopes.
+# Tests of shared/core/ids.py: the one case-insensitive normal form of ARM ids, parsing and scopes.
 
 from __future__ import annotations
 
 import pytest
 
-from shared import ids
+from shared.core import ids
 
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
 RG = f"/subscriptions/{SUB}/resourceGroups/RG-Prod"

@@ -206,7 +206,7 @@ def function_index() -> dict[str, list[dict[str, Any]]]:
 
 def settings_read_by_code() -> set[str]:
     """Every name Settings.from_env asks the environment for (an empty env follows every `or`)."""
-    from shared.settings import Settings
+    from shared.core.settings import Settings
 
     class Recorder(dict[str, str]):
         def __init__(self) -> None:
@@ -220,7 +220,7 @@ def settings_read_by_code() -> set[str]:
     env = Recorder()
     Settings.from_env(env)
     # Grep as a cross-check: every env-var-looking literal in settings.py must have been asked for.
-    source = (ROOT / "shared" / "settings.py").read_text(encoding="utf-8")
+    source = (ROOT / "shared" / "core" / "settings.py").read_text(encoding="utf-8")
     literals = set(re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"', source))
     prefix = re.search(r'STORAGE_PREFIX = "(\w+)"', source)
     assert prefix is not None
@@ -407,7 +407,7 @@ def test_code_bindings_match_the_deployment() -> None:
 
 
 def test_results_store_names_match_the_code() -> None:
-    from shared.settings import Settings
+    from shared.core.settings import Settings
 
     defaults = Settings()
     main_vars = variables(MAIN)
@@ -524,7 +524,7 @@ def test_system_topic() -> None:
 
 
 def test_event_subscription() -> None:
-    from shared import events
+    from shared.service import events
 
     path = INFRA / "eventgrid" / "subscription.bicep"
     sub = body(the_resource(path, "Microsoft.EventGrid/systemTopics/eventSubscriptions"))

@@ -19,11 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devtools.doubles.ingestion_double import IngestionDouble, StaticCredential
-from shared.logs import (
-    FINDING_COLUMNS,
+from shared.adapters.logs import (
     MAX_BATCH_BYTES,
-    RUN_COLUMNS,
-    RUN_FIELDS,
     FileSink,
     IngestionPublisher,
     LogsPublisher,
@@ -32,11 +29,11 @@ from shared.logs import (
     OutboxBatch,
     json_safe,
     publisher_from_settings,
-    run_record,
     split_batches,
 )
-from shared.model import FINDING_FIELDS, Finding
-from shared.settings import Settings, SettingsError
+from shared.core.model import FINDING_FIELDS, Finding
+from shared.core.settings import Settings, SettingsError
+from shared.evaluation.records import FINDING_COLUMNS, RUN_COLUMNS, RUN_FIELDS, run_record
 
 FINDINGS = "Custom-ComplianceFindings"
 RUNS = "Custom-ComplianceRuns"
@@ -556,7 +553,7 @@ def test_publisher_from_settings_picks_the_right_kind(tmp_path: Path) -> None:
 def test_importing_shared_logs_does_not_import_the_sdk(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "import shared.logs as logs\n"
+        "import shared.adapters.logs as logs\n"
         f"sink = logs.FileSink({str(tmp_path / 'l.jsonl')!r})\n"
         "sink.publish([{'RecordId': 'a'}], [])\n"
         "heavy = [m for m in sys.modules if m.startswith(('azure.monitor', 'azure.core', 'azure.identity'))]\n"

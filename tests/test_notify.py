@@ -10,9 +10,11 @@ from test_pipeline import ACR, World, world, write_event  # noqa: F401 - fixture
 
 from devtools.doubles.arm_double import FakeCredential
 from devtools.doubles.eventgrid_double import CONTENT_TYPE, EventGridDouble
-from shared import ids, notify
-from shared.pipeline import Pipeline
-from shared.settings import Settings
+from shared.adapters import eventgrid as notify
+from shared.core import ids
+from shared.core.settings import Settings
+from shared.evaluation import change_events
+from shared.service.pipeline import Pipeline
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def test_a_regression_is_one_cloudevent_on_the_topic(wired: World, topic: EventG
     wired.pipeline.handle_event(event)
     wired.drain()
     [sent] = topic.events
-    assert sent["type"] == notify.REGRESSED and sent["specversion"] == "1.0"
+    assert sent["type"] == change_events.REGRESSED and sent["specversion"] == "1.0"
     assert ids.norm(sent["subject"]) == ids.norm(ACR) and sent["source"] == "/aks-compliance-monitor/test"
     data = sent["data"]
     assert (data["ControlId"], data["PreviousStatus"], data["Status"]) == (
@@ -66,7 +68,7 @@ def test_a_regression_is_one_cloudevent_on_the_topic(wired: World, topic: EventG
     wired.edit(ACR, lambda r: r["properties"].update(publicNetworkAccess="Disabled"))
     wired.pipeline.handle_event({**write_event(ACR, wired.clock()), "id": "e2"})
     wired.drain()
-    assert [e["type"] for e in topic.events] == [notify.REGRESSED, notify.REMEDIATED]
+    assert [e["type"] for e in topic.events] == [change_events.REGRESSED, change_events.REMEDIATED]
 
 
 def test_topic_down_keeps_the_event_until_the_sweep(wired: World, topic: EventGridDouble) -> None:
@@ -89,7 +91,7 @@ def test_a_deleted_target_is_announced_once(wired: World, topic: EventGridDouble
     wired.drain()
     wired.pipeline.handle_event({**event, "id": "again", "eventTime": wired.clock().isoformat()})
     wired.drain()
-    deleted = [e for e in topic.events if e["type"] == notify.DELETED]
+    deleted = [e for e in topic.events if e["type"] == change_events.DELETED]
     assert len(deleted) == 1 and ids.norm(deleted[0]["subject"]) == ids.norm(ACR)
 
 

@@ -21,14 +21,15 @@ from hypothesis import strategies as st
 from test_pipeline import ACR, ESTATE, PAYMENTS, ROUTE_TABLE, RecordingPublisher, write_event
 
 from devtools.azurite import Azurite
-from shared import ids
-from shared.documents import estate_from_payloads
-from shared.engine import evaluate_target, targets_of
-from shared.pipeline import Pipeline
-from shared.settings import Settings
-from shared.sources.base import TargetRead, TargetRef
-from shared.store import open_store
-from shared.work import MemoryQueue, WorkItem
+from shared.adapters.queue import MemoryQueue
+from shared.adapters.sources.base import TargetRead, TargetRef
+from shared.adapters.tables.store import open_store
+from shared.core import ids
+from shared.core.documents import estate_from_payloads
+from shared.core.settings import Settings
+from shared.core.work import WorkItem
+from shared.evaluation.engine import evaluate_target, targets_of
+from shared.service.pipeline import Pipeline
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

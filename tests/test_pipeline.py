@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from shared import ids
-from shared.pipeline import Pipeline
-from shared.settings import Settings
-from shared.sources.base import TransientSourceError
-from shared.sources.folder import FolderSource
-from shared.store import Store, StoreUnavailable, open_store
-from shared.work import MemoryQueue, WorkItem
+from shared.adapters.queue import MemoryQueue
+from shared.adapters.sources.base import TransientSourceError
+from shared.adapters.sources.folder import FolderSource
+from shared.adapters.tables.store import Store, StoreUnavailable, open_store
+from shared.core import ids
+from shared.core.settings import Settings
+from shared.core.work import WorkItem
+from shared.service.pipeline import Pipeline
 
 ESTATE = Path(__file__).resolve().parent.parent / "examples" / "estate"
 PROD = "3f2c8a41-6d9e-4b7a-a2c5-8e1f0d3b9c67"
@@ -211,7 +212,7 @@ def test_duplicate_and_stale_events_cost_no_read_and_no_write(world: World) -> N
 
 
 def test_an_older_read_never_overwrites_a_newer_one(world: World) -> None:
-    from shared.engine import evaluate_target
+    from shared.evaluation.engine import evaluate_target
 
     world.scan()
     old_read = world.source.read(ACR)  # read first ...
@@ -227,7 +228,7 @@ def test_an_older_read_never_overwrites_a_newer_one(world: World) -> None:
 
 
 def test_a_racing_writer_loses_on_the_etag_and_gives_way(world: World) -> None:
-    from shared.engine import evaluate_target
+    from shared.evaluation.engine import evaluate_target
 
     world.scan()
     stale_summary = world.store.summary(ACR)

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.engine import evaluate_documents
-from shared.model import Finding, Status
+from shared.core.model import Finding, Status
+from shared.evaluation.engine import evaluate_documents
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 STATUSES = {s.value for s in Status}

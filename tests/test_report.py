@@ -1,4 +1,4 @@
-# Tests of shared/report.py: table, JSON, Markdown, SARIF and catalog renderers.
+# Tests of shared/reports/text.py: table, JSON, Markdown, SARIF and catalog renderers.
 #
 # tests/data/sarif-schema-2.1.0.json is the official OASIS SARIF 2.1.0 schema (errata01,
 # "id": https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json),
@@ -25,18 +25,9 @@ from urllib.parse import urlparse
 import jsonschema
 import pytest
 
-from shared import report
-from shared.model import (
-    FINDING_FIELDS,
-    Control,
-    Finding,
-    Parameter,
-    Severity,
-    Status,
-    TargetKind,
-    TargetResult,
-    Verdict,
-)
+from shared.baseline.model import Control, Parameter, Verdict
+from shared.core.model import FINDING_FIELDS, Finding, Severity, Status, TargetKind, TargetResult
+from shared.reports import text as report
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 SCHEMA_SHA256 = "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"

@@ -19,8 +19,16 @@ import pytest
 
 from benchmarks.synthetic import estate as synthetic_estate
 from devtools.doubles.arm_double import ArmDouble, FakeCredential
-from shared import cli, ids
-from shared.context import (
+from shared import cli
+from shared.adapters.queue import MemoryQueue
+from shared.adapters.sources.arm import ArmSource
+from shared.adapters.sources.folder import FolderSource
+from shared.adapters.sources.graph import ResourceGraphLister
+from shared.adapters.sources.snapshot import T_VNET, GraphSnapshotSource, SubscriptionSnapshot
+from shared.adapters.tables.store import Store
+from shared.core import ids
+from shared.core.documents import POLICY_STATES, load_paths
+from shared.core.resource_types import (
     T_CLUSTER,
     T_DIAG,
     T_FIREWALL,
@@ -34,16 +42,10 @@ from shared.context import (
     T_ROUTE_TABLE,
     T_SUBNET,
 )
-from shared.documents import POLICY_STATES, load_paths
-from shared.engine import evaluate_target, targets_of
-from shared.pipeline import SWEEP_FANOUT_SETTING, Pipeline, is_snapshot_item, shard_of, snapshot_item
-from shared.settings import Settings
-from shared.sources.arm import ArmSource
-from shared.sources.folder import FolderSource
-from shared.sources.graph import ResourceGraphLister
-from shared.sources.snapshot import T_VNET, GraphSnapshotSource, SubscriptionSnapshot
-from shared.store import Store
-from shared.work import MemoryQueue, WorkItem
+from shared.core.settings import Settings
+from shared.core.work import WorkItem
+from shared.evaluation.engine import evaluate_target, targets_of
+from shared.service.pipeline import SWEEP_FANOUT_SETTING, Pipeline, is_snapshot_item, shard_of, snapshot_item
 
 ROOT = Path(__file__).resolve().parent.parent
 ESTATE = ROOT / "examples" / "estate"
@@ -249,7 +251,7 @@ def test_the_sweep_fans_out_per_subscription_and_records_every_target(arm: ArmDo
     pipeline = Pipeline(
         store=store, source=source, publisher=publisher, queue=queue, settings=settings, lister=lister.list_targets
     )
-    assert isinstance(pipeline.snapshots, GraphSnapshotSource)  # wired as shared.runtime wires it
+    assert isinstance(pipeline.snapshots, GraphSnapshotSource)  # wired as shared.service.runtime wires it
 
     report = pipeline.sweep()
     assert report.listed == 7 and report.subscriptions == 2 and report.enqueued == 2
@@ -418,7 +420,7 @@ def test_the_graph_double_serves_each_table_with_real_row_shapes_and_pages(arm: 
     live, snapshots = _sources(arm)
     arm.graph_page_size = 1
     try:
-        from shared.sources.arm import _Counter
+        from shared.adapters.sources.arm import _Counter
 
         counter = _Counter()
         rows = snapshots.rows("securityresources | where type in~ ('microsoft.security/pricings')", [DEV], counter)

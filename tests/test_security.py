@@ -32,15 +32,15 @@ from test_pipeline import ACR, ESTATE, PAYMENTS, PROD, T0, World, world, write_e
 from devtools.azurite import ACCOUNT_KEY
 from devtools.doubles.arm_double import ArmDouble, FakeCredential
 from devtools.doubles.ingestion_double import IngestionDouble
-from shared import events
-from shared.documents import load_paths
-from shared.engine import targets_of
-from shared.logs import IngestionPublisher
-from shared.pipeline import Pipeline
-from shared.settings import Settings, SettingsError
-from shared.sources.arm import ArmSource
-from shared.sources.base import TransientSourceError
-from shared.sources.graph import ResourceGraphLister
+from shared.adapters.logs import IngestionPublisher
+from shared.adapters.sources.arm import ArmSource
+from shared.adapters.sources.base import TransientSourceError
+from shared.adapters.sources.graph import ResourceGraphLister
+from shared.core.documents import load_paths
+from shared.core.settings import Settings, SettingsError
+from shared.evaluation.engine import targets_of
+from shared.service import events
+from shared.service.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = {"retry_total": 2, "retry_backoff_factor": 0.01, "retry_backoff_max": 0.05}
@@ -92,9 +92,9 @@ OWN_WRITE_METHODS = {
     "upload",
 }
 OWN_WRITE_CLIENTS = {
-    "shared/store.py": {"self._service", "self.state", "self.deps", "self.outbox_table", "self._table"},
-    "shared/work.py": {"self._client"},
-    "shared/logs.py": {"client"},
+    "shared/adapters/tables/store.py": {"self._service", "self.state", "self.deps", "self.outbox_table", "self._table"},
+    "shared/adapters/queue.py": {"self._client"},
+    "shared/adapters/logs.py": {"client"},
 }
 OWN_WRITE_NAMES = OWN_WRITE_METHODS
 
@@ -108,7 +108,7 @@ def _own_write(rel: str, call: ast.Call) -> bool:
     )
 
 
-# The management clients the live reader builds (shared/sources/arm.py, graph.py).
+# The management clients the live reader builds (shared/adapters/sources/arm.py, graph.py).
 SDK_CLIENTS = [
     ("azure.mgmt.containerservice", "ContainerServiceClient"),
     ("azure.mgmt.containerregistry", "ContainerRegistryManagementClient"),
@@ -307,12 +307,12 @@ def test_own_writes_target_only_our_storage_queue_and_ingestion_clients() -> Non
     assert files == set(OWN_WRITE_CLIENTS), files
     # ... and those clients are the app's own: its tables (from its TableServiceClient), its
     # queue (QueueClient) and its Logs Ingestion client.
-    store = (ROOT / "shared" / "store.py").read_text(encoding="utf-8")
+    store = (ROOT / "shared" / "adapters" / "tables" / "store.py").read_text(encoding="utf-8")
     for table in ("state", "deps", "outbox_table"):
         assert re.search(rf"self\.{table}\b[^=\n]*=\s*service\.get_table_client\(", store), table
     assert "self._table = store.outbox_table" in store
-    assert "QueueClient(" in (ROOT / "shared" / "work.py").read_text(encoding="utf-8")
-    assert "LogsIngestionClient(" in (ROOT / "shared" / "logs.py").read_text(encoding="utf-8")
+    assert "QueueClient(" in (ROOT / "shared" / "adapters" / "queue.py").read_text(encoding="utf-8")
+    assert "LogsIngestionClient(" in (ROOT / "shared" / "adapters" / "logs.py").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-# Tests of shared/versions.py: the bundled calendar, the live kubernetesVersions API source,
+# Tests of shared/core/versions.py: the bundled calendar, the live kubernetesVersions API source,
 # and that the engine judges AKS.SupportedKubernetesVersion with whichever source it is given.
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from shared.engine import evaluate_documents
-from shared.model import Finding
-from shared.versions import CalendarSource, LiveVersionSource, SupportWindow, minor_of, minor_text
+from shared.core.model import Finding
+from shared.core.versions import CalendarSource, LiveVersionSource, SupportWindow, minor_of, minor_text
+from shared.evaluation.engine import evaluate_documents
 
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
 CLUSTER = f"/subscriptions/{SUB}/resourceGroups/rg-prod/providers/Microsoft.ContainerService/managedClusters/aks-prod"

@@ -13,7 +13,7 @@ How a scenario runs (``devtools.chaos.rig``): the synthetic estate is served by 
 a first sweep records it with no fault; then, for the scenario's phase, the world changes at a
 steady pace (each change put in the double, then its Event Grid event sent) while the fault is
 injected. The system is the real one: ``functions.events.on_resource_event`` and
-``functions.worker.evaluate_target`` (with ``shared.runtime.pipeline`` pointing at a pipeline
+``functions.worker.evaluate_target`` (with ``shared.service.runtime.pipeline`` pointing at a pipeline
 built as the Function App builds it: ``ArmSource``, ``Store``, ``StorageQueue``,
 ``IngestionPublisher`` with its Table outbox). Around it the harness emulates the Functions host:
 Event Grid retries a delivery that raised; the queue trigger leases messages, renews the lease
@@ -25,7 +25,7 @@ re-enqueues every target, the queue is drained again, and the row is measured.
 The measures (each computed from Table Storage at the end, against the oracle):
 
 oracle
-    The verdicts of evaluating the final documents once: ``shared.engine.evaluate_target`` over
+    The verdicts of evaluating the final documents once: ``shared.evaluation.engine.evaluate_target`` over
     every document the ARM double holds at the end (as ``tests/test_ordering.py`` does), with
     every list the live reader makes marked as read and the double's Kubernetes versions.
 events in

@@ -1,6 +1,6 @@
 """How the chaos table's measures are taken (the definitions are in ``devtools.chaos``).
 
-* :class:`WatchedState` wraps a :class:`~shared.store.Store`'s state table: before every write of a
+* :class:`WatchedState` wraps a :class:`~shared.adapters.tables.store.Store`'s state table: before every write of a
   summary row it reads the summary the write will replace (an ETag-conditional write commits only
   over exactly that one), and after the write commits it appends a line to the :class:`Audit`: the
   target, the read the write came from, the read it replaced, and whether that was newer (a stale
@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from shared import ids, keys
-from shared.store import SUMMARY, Store, related_ids_of
+from shared.adapters.tables import keys
+from shared.adapters.tables.store import SUMMARY, Store, related_ids_of
+from shared.core import ids
 
 Verdicts = dict[str, dict[str, str]]
 

@@ -11,7 +11,7 @@ did not complete: a message whose worker died, or whose delete failed, reappears
 with backoff, as Event Grid retries a 5xx from the function.
 
 Both call the real function entry points (``functions.worker.evaluate_target``,
-``functions.events.on_resource_event``) with ``shared.runtime.pipeline`` answering the harness's
+``functions.events.on_resource_event``) with ``shared.service.runtime.pipeline`` answering the harness's
 pipeline of the calling thread (:func:`functions_runtime`, :func:`bind`), so the trigger code
 (decoding, dropping malformed messages) runs as deployed.
 """
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from unittest import mock
 
-from shared.pipeline import Pipeline
+from shared.service.pipeline import Pipeline
 
 MAX_DEQUEUE_COUNT = 5  # host.json default (extensions.queues.maxDequeueCount)
 log = logging.getLogger(__name__)
@@ -60,10 +60,10 @@ def _bound_pipeline() -> Pipeline:
 
 @contextlib.contextmanager
 def functions_runtime() -> Iterator[None]:
-    """While open, ``shared.runtime.pipeline()`` (which the functions call) answers the pipeline
+    """While open, ``shared.service.runtime.pipeline()`` (which the functions call) answers the pipeline
     bound to the calling thread, so scenarios can run side by side in one process."""
     global _patch, _patch_users
-    from shared import runtime
+    from shared.service import runtime
 
     with _patch_lock:
         if _patch_users == 0:

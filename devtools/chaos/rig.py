@@ -43,12 +43,14 @@ from devtools.chaos.storage import AzuriteProcess
 from devtools.chaos.world import OWN, SHARED, Change, World
 from devtools.doubles.arm_double import FakeCredential
 from devtools.doubles.ingestion_double import IngestionDouble
-from shared.logs import FINDING_COLUMNS, RUN_COLUMNS, IngestionPublisher
-from shared.pipeline import Outcome, Pipeline, SweepReport
-from shared.settings import Settings
-from shared.sources.arm import ArmSource
-from shared.store import Store, open_store
-from shared.work import StorageQueue, WorkItem
+from shared.adapters.logs import IngestionPublisher
+from shared.adapters.queue import StorageQueue
+from shared.adapters.sources.arm import ArmSource
+from shared.adapters.tables.store import Store, open_store
+from shared.core.settings import Settings
+from shared.core.work import WorkItem
+from shared.evaluation.records import FINDING_COLUMNS, RUN_COLUMNS
+from shared.service.pipeline import Outcome, Pipeline, SweepReport
 
 FINDINGS_STREAM = "Custom-ComplianceFindings"
 RUNS_STREAM = "Custom-ComplianceRuns"
@@ -134,7 +136,7 @@ def storage_queue(connection_string: str, name: str) -> StorageQueue:
 
 
 def build(cfg: RigConfig, clock: HarnessClock, audit: Audit, hooks: CommitHooks | None = None) -> Built:
-    """Store, queue, ARM source, Logs publisher and pipeline, as ``shared.runtime`` builds them."""
+    """Store, queue, ARM source, Logs publisher and pipeline, as ``shared.service.runtime`` builds them."""
     store = open_store(
         connection_string=cfg.connection_string,
         table_service_uri=None,

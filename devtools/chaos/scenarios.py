@@ -54,8 +54,9 @@ from devtools.chaos.rig import FINDINGS_STREAM, Report, Rig, Row
 from devtools.chaos.storage import AzuriteProcess
 from devtools.chaos.world import LIFECYCLE, OWN, SHARED, WRITE, Change
 from devtools.doubles.arm_double import Fault
-from shared import ids, keys
-from shared.work import WorkItem
+from shared.adapters.tables import keys
+from shared.core import ids
+from shared.core.work import WorkItem
 
 ROOT = Path(__file__).resolve().parents[2]
 # Paths a fault may pick (regular expressions searched in the lower-cased request path).

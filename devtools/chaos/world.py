@@ -7,7 +7,7 @@ registry, Defender pricings and policy assignments), plus a second route table p
 
 Every change is applied to :attr:`World.docs` and put into the double at once; its event is stamped
 after the put, as ARM stamps an event after the write it reports. The oracle evaluates the final
-documents once, as the engine evaluates an export (``shared.engine.evaluate_target``), with every
+documents once, as the engine evaluates an export (``shared.evaluation.engine.evaluate_target``), with every
 list the live reader makes marked as read and the double's Kubernetes versions.
 """
 
@@ -24,8 +24,9 @@ from typing import Any
 
 from benchmarks.synthetic import estate as synthetic_estate
 from devtools.doubles.arm_double import KUBERNETES_VERSIONS, ArmDouble, subscription_document, to_rest
-from shared import ids
-from shared.context import (
+from shared.core import ids
+from shared.core.documents import POLICY_STATES, estate_from_payloads
+from shared.core.resource_types import (
     T_AGENT_POOL,
     T_CLUSTER,
     T_DIAG,
@@ -37,9 +38,8 @@ from shared.context import (
     T_REGISTRY,
     T_ROLE,
 )
-from shared.documents import POLICY_STATES, estate_from_payloads
-from shared.engine import evaluate_target, targets_of
-from shared.versions import LiveVersionSource, default_source
+from shared.core.versions import LiveVersionSource, default_source
+from shared.evaluation.engine import evaluate_target, targets_of
 
 WRITE = "Microsoft.Resources.ResourceWriteSuccess"
 DELETE = "Microsoft.Resources.ResourceDeleteSuccess"

@@ -80,7 +80,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import trustme
 
-from shared import ids
+from shared.core import ids
 
 FAR_FUTURE = 4_102_444_800  # 2100-01-01, seconds since the epoch
 TENANT = "c5a1e7d3-4f2b-4a8e-9d61-3b7f0e2c9a54"

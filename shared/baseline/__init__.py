@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from shared.model import Control, Parameter, Severity, TargetKind, Verdict
+from shared.baseline.model import Control, Parameter, Verdict
+from shared.core.model import Severity, TargetKind
 
 if TYPE_CHECKING:  # the context imports baseline.read: keep this package free of a cycle
-    from shared.context import Context
-    from shared.documents import Doc
+    from shared.baseline.context import Context
+    from shared.core.documents import Doc
 
     CheckFn = Callable[[Doc, Context, Mapping[str, Any]], Verdict]
 

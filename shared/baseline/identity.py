@@ -7,10 +7,11 @@ from typing import Any
 
 from shared.baseline import control
 from shared.baseline import read as r
+from shared.baseline.context import Context
+from shared.baseline.model import Control, Verdict
 from shared.baseline.verdicts import check, failed, passed
-from shared.context import Context
-from shared.documents import Doc
-from shared.model import Control, Severity, Verdict
+from shared.core.documents import Doc
+from shared.core.model import Severity
 
 CONTROLS: list[Control] = []
 DOC_ENTRA = "https://learn.microsoft.com/azure/aks/enable-authentication-microsoft-entra-id"

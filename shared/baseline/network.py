@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared import ids
 from shared.baseline import control, nsg
 from shared.baseline import read as r
+from shared.baseline.context import Context
 from shared.baseline.master import is_private
+from shared.baseline.model import Control, Parameter, Verdict
 from shared.baseline.pools import every_pool
 from shared.baseline.verdicts import check, failed, not_applicable, passed, unknown
-from shared.context import T_LB, T_PIP, Context
-from shared.documents import Doc
-from shared.model import Control, Parameter, Severity, Verdict
+from shared.core import ids
+from shared.core.documents import Doc
+from shared.core.model import Severity
+from shared.core.resource_types import T_LB, T_PIP
 
 CONTROLS: list[Control] = []
 # 2025-10-01 enum plus the preview values the docs list (network-isolated "block", NAT gateway v2).

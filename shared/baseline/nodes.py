@@ -8,12 +8,13 @@ from typing import Any
 
 from shared.baseline import control
 from shared.baseline import read as r
+from shared.baseline.context import Context, Pool
+from shared.baseline.model import Control, Parameter, Verdict
 from shared.baseline.pools import every_pool
 from shared.baseline.verdicts import check, failed, not_applicable, passed, unknown
-from shared.context import Context, Pool
-from shared.documents import Doc
-from shared.model import Control, Parameter, Severity, TargetKind, Verdict
-from shared.versions import minor_of, minor_text
+from shared.core.documents import Doc
+from shared.core.model import Severity, TargetKind
+from shared.core.versions import minor_of, minor_text
 
 CONTROLS: list[Control] = []
 

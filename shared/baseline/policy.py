@@ -7,10 +7,11 @@ from typing import Any
 
 from shared.baseline import control
 from shared.baseline import read as r
+from shared.baseline.context import Context, PolicyAssignment
+from shared.baseline.model import Control, Verdict
 from shared.baseline.verdicts import check, failed, passed, unknown
-from shared.context import Context, PolicyAssignment
-from shared.documents import Doc
-from shared.model import Control, Severity, Verdict
+from shared.core.documents import Doc
+from shared.core.model import Severity
 
 CONTROLS: list[Control] = []
 

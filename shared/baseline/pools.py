@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shared.baseline.context import Context, Pool
+from shared.baseline.model import Verdict
 from shared.baseline.verdicts import check, unknown
-from shared.context import Context, Pool
-from shared.model import Verdict
 
 
 def every_pool(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.baseline import acr, identity, master, network, nodes, policy
-from shared.model import Control
+from shared.baseline.model import Control
 
 BASELINE_VERSION = "2026.11.1"
 

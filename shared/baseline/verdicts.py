@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.model import Status, Verdict
+from shared.baseline.model import Verdict
+from shared.core.model import Status
 
 
 def passed(reason: str, **evidence: Any) -> Verdict:

@@ -1,0 +1,309 @@
+"""``aks-compliance scan | replay | state | history``: the Function App's pipeline, in process.
+
+The same handler and worker as the Functions run here, with an in-process queue and
+Table Storage from ``ComplianceStorage`` (Azurite locally: ``python -m devtools.azurite --``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from shared.adapters.queue import MemoryQueue
+from shared.core.clock import Clock
+from shared.core.settings import Settings, SettingsError
+
+EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 1
+
+
+def add_parsers(sub: Any) -> None:
+    scan = sub.add_parser("scan", help="evaluate every target of a folder or live subscriptions and record the results")
+    group = scan.add_mutually_exclusive_group(required=True)
+    group.add_argument("--source", metavar="DIR", action="append", help="documents from a folder instead of ARM")
+    group.add_argument("--subscription", metavar="ID", action="append", help="live: read these subscriptions from ARM")
+    scan.add_argument(
+        "--read-time", metavar="ISO8601", help="with --source: stamp reads from this time on (recorded stories)"
+    )
+
+    replay = sub.add_parser(
+        "replay", help="send events (Event Grid or CloudEvents JSON) through the handler and worker"
+    )
+    replay.add_argument("events", nargs="+", metavar="EVENTS.json")
+    replay.add_argument("--source", metavar="DIR", help="documents from a folder (re-read for every evaluation)")
+    replay.add_argument(
+        "--at-event-time",
+        action="store_true",
+        help="with --source: stamp each read as if the event was delivered when it happened (recorded stories)",
+    )
+    replay.add_argument(
+        "--changes",
+        metavar="DIR",
+        help="before EVENTS NN-x.json, copy DIR/NN-x/ into --source (a file '<path>.deleted' deletes <path>)",
+    )
+
+    for name, text in (("state", "latest finding per target and control"), ("history", "status changes, newest first")):
+        p = sub.add_parser(name, help=f"print the stored {text}")
+        p.add_argument("--resource", metavar="ID", help="only this target")
+        p.add_argument("--format", choices=("table", "json"), default="table")
+        if name == "state":
+            p.add_argument("--include-deleted", action="store_true", help="also targets that no longer exist")
+        else:
+            p.add_argument(
+                "--changes-only", action="store_true", help="leave out first evaluations (no previous status)"
+            )
+
+
+def _fail(message: str) -> int:
+    print(f"aks-compliance: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run(args: argparse.Namespace) -> int:
+    from shared.adapters.tables.store import StoreUnavailable
+    from shared.service import runtime
+
+    # What the pipeline logs (dropped events, deletions) is printed by these commands
+    # already; only errors need to reach stderr on top.
+    logging.basicConfig(level=logging.ERROR, format="aks-compliance: %(levelname)s: %(message)s")
+    runtime.quiet_sdk_logging()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        return _fail(str(exc))
+    if not (settings.storage_connection_string or settings.table_service_uri):
+        return _fail("no storage: set ComplianceStorage (locally: python -m devtools.azurite -- aks-compliance ...)")
+    try:
+        store = runtime.store_from_settings(settings)
+        store.ensure_tables()
+        if args.command in ("state", "history"):
+            return _show(store, args)
+        if args.command == "report":
+            return _report(store, settings, args)
+        return _run_pipeline(settings, store, args)
+    except StoreUnavailable as exc:
+        return _fail(str(exc))
+
+
+def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> int:
+    from shared.adapters.sources.folder import FolderSource
+    from shared.service import runtime
+
+    queue = MemoryQueue()
+    sources = args.source if args.command == "scan" else ([args.source] if args.source else None)
+    clock = StoryClock(args.clock())
+    if args.command == "scan" and args.read_time:
+        try:
+            clock.advance_to(datetime.fromisoformat(args.read_time))
+        except ValueError:
+            return _fail(f"--read-time {args.read_time!r} is not an ISO 8601 time")
+    story = (args.command == "scan" and bool(args.read_time)) or (args.command == "replay" and args.at_event_time)
+    # A recorded story stamps everything at its own times; otherwise the command's clock.
+    now: Clock = clock if story else args.clock
+    try:
+        source = FolderSource(sources, clock=now) if sources else None
+    except FileNotFoundError as exc:
+        return _fail(str(exc))
+    if args.command == "scan" and args.subscription:
+        settings = Settings(
+            **{**settings.__dict__, "scope_subscriptions": frozenset(s.lower() for s in args.subscription)}
+        )
+    pipeline = runtime.build_pipeline(settings, source=source, queue=queue, store=store, clock=now)
+    if args.command == "scan":
+        report = pipeline.sweep("Manual")
+        print(f"scan: {report.listed} target(s) listed, {len(report.rechecked)} stored target(s) re-checked")
+        _drain(pipeline, queue)
+        return EXIT_OK
+    for name in args.events:
+        path = Path(name)
+        if args.changes and args.source:
+            _apply_changes(Path(args.changes) / path.stem, Path(args.source))
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"{path.name}: unreadable ({exc}); skipped", file=sys.stderr)
+            continue
+        batch = payload if isinstance(payload, list) else [payload]
+        for i, raw in enumerate(batch):
+            if story:
+                clock.advance_to(_event_time(raw))
+            outcome = pipeline.handle_event(raw)
+            label = f"{path.name}" + (f"[{i}]" if len(batch) > 1 else "")
+            if outcome.dropped:
+                print(f"{label}: dropped: {outcome.dropped}")
+            else:
+                print(f"{label}: {len(outcome.items)} target(s) to evaluate")
+            _drain(pipeline, queue, indent="  ")
+    return EXIT_OK
+
+
+class StoryClock:
+    """Read times for a recorded story: never earlier than the event being delivered, never backwards.
+
+    A recorded event happened at its own time, not now; stamping the reads it causes
+    with the event's time (plus a tick) replays the story the way it was delivered,
+    whatever today's date is.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+        self._set = False
+
+    def advance_to(self, when: datetime | None) -> None:
+        if when is None:
+            return
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        if not self._set or when > self.now:
+            self.now, self._set = when, True
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+
+def _event_time(raw: Any) -> datetime | None:
+    from shared.service import events
+
+    change = events.parse(raw)
+    return change.time if isinstance(change, events.Change) else None
+
+
+def _drain(pipeline: Any, queue: MemoryQueue, indent: str = "") -> None:
+    while queue.items:
+        item = queue.items.popleft()
+        outcome = pipeline.process(item)
+        name = outcome.target_id.rstrip("/").rsplit("/", 1)[-1]
+        print(f"{indent}{name}: {outcome.result} ({outcome.reason})")
+        for control, before, after in outcome.changed:
+            if before:
+                print(f"{indent}  {control}: {before} -> {after}")
+
+
+def _apply_changes(folder: Path, target: Path) -> None:
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(folder)
+        if path.name.endswith(".deleted"):
+            victim = target / str(rel)[: -len(".deleted")]
+            if victim.exists():
+                victim.unlink()
+            continue
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+
+
+def _show(store: Any, args: argparse.Namespace) -> int:
+    if args.command == "state":
+        records = store.state_records(args.resource, include_deleted=args.include_deleted)
+        records.sort(key=lambda r: (r["ResourceId"].lower(), _STATUS_ORDER.get(r["Status"], 9), r["ControlId"]))
+    else:
+        records = store.history_records(args.resource)
+        if args.changes_only:
+            records = [r for r in records if r["PreviousStatus"]]
+    if args.format == "json":
+        print(json.dumps(records, indent=2, default=str))
+        return EXIT_OK
+    print(_table(records, history=args.command == "history"))
+    return EXIT_OK
+
+
+def write_text(path: str, text: str) -> str | None:
+    """Write ``text`` and a newline to ``path`` (folders created); a message when that fails."""
+    try:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        return f"cannot write {path}: {exc.strerror or exc}"
+    return None
+
+
+def report_line(path: str, results: Sequence[Any]) -> str:
+    """What ``report`` prints: where the page is, so a script (and ``make run``) can show it."""
+    from shared.reports.html import estate_score
+    from shared.reports.text import format_score
+
+    n = len(results)
+    return f"report: {path} ({n} target{'' if n == 1 else 's'}, estate score {format_score(estate_score(results))})"
+
+
+def _report(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    """``report --from-store``: the latest state, and the trend and regressions from the history rows."""
+    from shared.core.ids import norm
+    from shared.reports import html as html_report
+
+    if args.control or args.config or args.date:
+        return _fail("--control, --config and --date apply to --source: the store holds evaluations already made")
+    summaries = store.summaries(include_deleted=True)
+    records = store.state_records()
+    if not records:
+        return _fail("nothing stored yet: run 'aks-compliance scan' (or let the Function App record) first")
+    scores = {norm(s.resource_id): s.score for s in summaries if not s.deleted}
+    # A deleted target's line in the trend ends when it was deleted; its regressions stay.
+    deleted = {
+        s.resource_id: (s.deleted_at or s.read_at) for s in summaries if s.deleted and (s.deleted_at or s.read_at)
+    }
+    history = html_report.history_from_records(store.history_records(), deleted)
+    results = html_report.results_from_records(records, scores)
+    # Where the rows came from, never how: a connection string carries the account key.
+    where = settings.table_service_uri or "ComplianceStorage"
+    page = html_report.render_html(
+        results,
+        history=history,
+        title=args.title,
+        source=f"Table Storage {where}, table {settings.state_table}",
+        tool_version=_version(),
+        generated_at=args.clock(),
+    )
+    problem = write_text(args.out, page)
+    if problem:
+        return _fail(problem)
+    print(report_line(args.out, results))
+    return EXIT_OK
+
+
+def _version() -> str:
+    from shared import __version__
+
+    return __version__
+
+
+_STATUS_ORDER = {"Fail": 0, "Unknown": 1, "Pass": 2, "Exempt": 3, "NotApplicable": 4}
+
+
+def _table(records: Sequence[dict[str, Any]], history: bool) -> str:
+    if not records:
+        return "(nothing stored)"
+    header: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    if history:
+        header = ("WHEN", "TARGET", "CONTROL", "CHANGE", "BY", "EVENT")
+        rows = [
+            (
+                r["SourceReadAt"][:19].replace("T", " "),
+                r["ResourceName"],
+                r["ControlId"],
+                f"{r['PreviousStatus'] or '(new)'} -> {r['Status']}",
+                r["ChangedBy"] or "-",
+                (r["EventId"] or r["Trigger"])[:36],
+            )
+            for r in records
+        ]
+    else:
+        header = ("TARGET", "CONTROL", "STATUS", "SEVERITY", "REASON")
+        rows = [(r["ResourceName"], r["ControlId"], r["Status"], r["Severity"], r["Reason"][:90]) for r in records]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    widths[-1] = min(widths[-1], 90)
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=False)).rstrip()]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,136 @@
+"""ARM resource ids: parsing and one case-insensitive normal form.
+
+Azure treats ids case-insensitively and every source spells them its own way
+(events, ARM, Resource Graph, ``az``). Ids are compared and keyed by ``norm``;
+they are displayed as the source spelled them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1 << 17)
+def norm(resource_id: str) -> str:
+    """The comparison key of an id: lower case, single slashes, no trailing slash."""
+    rid = resource_id.strip().lower()
+    while "//" in rid:
+        rid = rid.replace("//", "/")
+    if len(rid) > 1:
+        rid = rid.rstrip("/")
+    if rid and not rid.startswith("/"):
+        rid = "/" + rid
+    return rid
+
+
+def has_surrogates(text: str) -> bool:
+    """Lone UTF-16 surrogates (valid JSON escapes, invalid text): no store or HTTP call can carry them."""
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
+def is_arm_id(value: object) -> bool:
+    if not isinstance(value, str) or has_surrogates(value):
+        return False
+    low = value.strip().lower()
+    return low.startswith("/subscriptions/") or low.startswith("/providers/")
+
+
+@dataclass(frozen=True)
+class ResourceId:
+    """The parts of an ARM id, in normal (lower-case) form."""
+
+    id: str
+    subscription: str
+    resource_group: str
+    provider: str
+    type: str  # e.g. microsoft.network/virtualnetworks/subnets
+    name: str
+    parent: str  # id of the parent resource ("" for top-level resources)
+
+
+@lru_cache(maxsize=65536)
+def parse(resource_id: str) -> ResourceId:
+    """Parse any ARM id (resource, child resource, extension resource, scope).
+
+    ``providers`` is a keyword only where a resource type may start, so a resource
+    that happens to be named "providers" is still a name. Extension resources
+    (``<scope>/providers/Microsoft.Insights/diagnosticSettings/x``) take the provider
+    of their last ``providers`` segment; their parent is the scope they extend.
+    """
+    rid = norm(resource_id)
+    parts = [p for p in rid.split("/") if p]
+    sub = rg = ""
+    i = 0
+    if len(parts) >= 2 and parts[0] == "subscriptions":
+        sub = parts[1]
+        i = 2
+    if len(parts) >= i + 2 and parts[i] == "resourcegroups":
+        rg = parts[i + 1]
+        i += 2
+    provider = ""
+    types: list[str] = []
+    name = ""
+    parent = ""
+    scope_end = i  # parts[:scope_end] is the scope the current provider section hangs off
+    while i < len(parts):
+        if parts[i] == "providers" and i + 1 < len(parts):
+            # A new provider section: an extension resource hangs off what came before.
+            scope_end = i
+            provider, types, name = parts[i + 1], [], ""
+            i += 2
+            continue
+        if not provider:
+            break
+        types.append(parts[i])
+        name = parts[i + 1] if i + 1 < len(parts) else ""
+        if name and len(types) > 1:
+            parent = "/" + "/".join(parts[:i])
+        i += 2
+    if provider:
+        rtype = "/".join([provider, *types])
+        if len(types) == 1:
+            parent = "/" + "/".join(parts[:scope_end]) if scope_end else ""
+    elif rg:
+        rtype, name, parent = "microsoft.resources/resourcegroups", rg, f"/subscriptions/{sub}"
+    elif sub:
+        rtype, name, parent = "microsoft.resources/subscriptions", sub, ""
+    else:
+        rtype = ""
+    return ResourceId(
+        id=rid,
+        subscription=sub,
+        resource_group=rg,
+        provider=provider,
+        type=rtype,
+        name=name,
+        parent=parent,
+    )
+
+
+def scope_contains(scope: str, resource_id: str) -> bool:
+    """True when ``resource_id`` is ``scope`` or lies beneath it (segment-wise)."""
+    s = norm(scope)
+    r = norm(resource_id)
+    return r == s or r.startswith(s + "/")
+
+
+def subscription_id(sub: str) -> str:
+    return f"/subscriptions/{sub.lower()}"
+
+
+MAX_ID_LENGTH = 2048
+_BAD_ID_CHARS = set("#?\\") | {chr(c) for c in range(0x20)} | {chr(0x7F)}
+
+
+def valid_resource_id(value: str) -> str | None:
+    """Why ``value`` cannot be a resource id we act on, or None when it can."""
+    if not value:
+        return "no resource id"
+    if len(value) > MAX_ID_LENGTH:
+        return f"resource id longer than {MAX_ID_LENGTH} characters"
+    if not is_arm_id(value):
+        return f"not an ARM resource id: {value[:120]!r}"
+    if any(ch in _BAD_ID_CHARS for ch in value) or has_surrogates(value):
+        return "resource id contains characters ARM ids cannot hold (#, ?, \\ or control characters)"
+    return None

@@ -1,0 +1,122 @@
+"""Plain data shared by every layer: statuses, severities, target kinds, findings and results."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.core.serialize import iso_utc
+
+
+class Status(enum.StrEnum):
+    PASS = "Pass"
+    FAIL = "Fail"
+    NOT_APPLICABLE = "NotApplicable"
+    UNKNOWN = "Unknown"
+    EXEMPT = "Exempt"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Severity(enum.StrEnum):
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+    INFORMATIONAL = "Informational"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def weight(self) -> int:
+        return SEVERITY_WEIGHT[self]
+
+    @property
+    def rank(self) -> int:
+        """Higher is more severe; used for --fail-on and sorting."""
+        return SEVERITY_RANK[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        for member in cls:
+            if member.value.lower() == text.strip().lower():
+                return member
+        raise ValueError(f"unknown severity {text!r}; expected one of {[m.value for m in cls]}")
+
+
+SEVERITY_WEIGHT = {Severity.HIGH: 10, Severity.MEDIUM: 5, Severity.LOW: 2, Severity.INFORMATIONAL: 0}
+SEVERITY_RANK = {Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFORMATIONAL: 0}
+
+
+class TargetKind(enum.StrEnum):
+    CLUSTER = "microsoft.containerservice/managedclusters"
+    REGISTRY = "microsoft.containerregistry/registries"
+    SUBSCRIPTION = "microsoft.resources/subscriptions"
+
+
+@dataclass(slots=True)
+class Finding:
+    """One target x control x evaluation. Field names are the DESIGN.md record."""
+
+    TimeGenerated: datetime
+    EvaluationId: str
+    RecordId: str
+    ResourceId: str
+    ResourceType: str
+    ResourceName: str
+    SubscriptionId: str
+    ResourceGroup: str
+    Location: str
+    ControlId: str
+    ControlTitle: str
+    Section: str
+    Severity: str
+    Status: str
+    PreviousStatus: str
+    Changed: bool
+    Reason: str
+    Evidence: Mapping[str, Any]
+    Remediation: str
+    Trigger: str
+    EventType: str
+    EventId: str
+    CorrelationId: str
+    ChangedBy: str
+    SourceReadAt: datetime
+    BaselineVersion: str
+    # The target's tags (names lower-cased), so alerts can tell production from the rest.
+    Tags: Mapping[str, Any] = field(default_factory=dict)
+    # The subscription's display name when the read included the subscription document
+    # (a sweep or a subscription target), else empty: alerts and reports name it for people.
+    SubscriptionName: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready dict; datetimes as ISO 8601 UTC with a Z."""
+        out: dict[str, Any] = {}
+        for name in FINDING_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = iso_utc(value)
+            elif isinstance(value, Mapping):  # Evidence, Tags
+                value = dict(value)
+            out[name] = value
+        return out
+
+
+FINDING_FIELDS: tuple[str, ...] = tuple(Finding.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """All findings of one evaluation of one target, with its score."""
+
+    resource_id: str
+    resource_type: str
+    name: str
+    findings: tuple[Finding, ...]
+    score: float | None  # 0..100; None when no weighted control applies
+    related_ids: frozenset[str] = frozenset()  # normalised ids the context used
