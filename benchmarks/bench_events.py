@@ -36,7 +36,8 @@ from shared.core.documents import estate_from_payloads
 from shared.core.settings import Settings
 from shared.core.work import WorkItem
 from shared.evaluation.engine import targets_of
-from shared.service.pipeline import Pipeline, snapshot_item
+from shared.service.pipeline import Pipeline
+from shared.service.sweep_items import snapshot_item
 
 
 class NullPublisher:

@@ -99,7 +99,7 @@ def worker_main(index: int, config: WorkerConfig, commands: Any, results: Any, s
 
     from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-    import shared.service.pipeline as pipeline_module
+    import shared.service.worker as pipeline_module
     from shared.adapters.queue import StorageQueue
     from shared.adapters.sources.arm import ArmSource
     from shared.adapters.sources.snapshot import GraphSnapshotSource

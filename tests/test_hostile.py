@@ -55,7 +55,7 @@ from shared.core.settings import Settings
 from shared.core.work import WorkItem
 from shared.evaluation.engine import evaluate_target, targets_of
 from shared.service import events, runtime
-from shared.service.pipeline import EventOutcome
+from shared.service.router import EventOutcome
 
 DEPTH = 10_000
 FAST = {"retry_total": 2, "retry_backoff_factor": 0.01, "retry_backoff_max": 0.05}

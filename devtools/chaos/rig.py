@@ -50,7 +50,9 @@ from shared.adapters.tables.store import Store, open_store
 from shared.core.settings import Settings
 from shared.core.work import WorkItem
 from shared.evaluation.records import FINDING_COLUMNS, RUN_COLUMNS
-from shared.service.pipeline import Outcome, Pipeline, SweepReport
+from shared.service.pipeline import Pipeline
+from shared.service.sweeper import SweepReport
+from shared.service.worker import Outcome
 
 FINDINGS_STREAM = "Custom-ComplianceFindings"
 RUNS_STREAM = "Custom-ComplianceRuns"
