@@ -230,7 +230,7 @@ def write_text(path: str, text: str) -> str | None:
 
 def report_line(path: str, results: Sequence[Any]) -> str:
     """What ``report`` prints: where the page is, so a script (and ``make run``) can show it."""
-    from shared.reports.html import estate_score
+    from shared.evaluation.scoring import estate_score
     from shared.reports.text import format_score
 
     n = len(results)

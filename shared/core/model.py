@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from shared.core.serialize import iso_utc
+from shared.core.serialize import iso_utc, parse_utc
 
 
 class Status(enum.StrEnum):
@@ -105,6 +105,27 @@ class Finding:
                 value = dict(value)
             out[name] = value
         return out
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Finding:
+        """A finding record (``to_record``, a stored row, a Log Analytics row) back as a Finding.
+
+        Missing or unreadable times become the epoch, missing text empty: a record from an
+        older schema still loads.
+        """
+        values: dict[str, Any] = {}
+        for name in FINDING_FIELDS:
+            value = record.get(name)
+            if name in ("TimeGenerated", "SourceReadAt"):
+                value = parse_utc(value) or datetime.fromtimestamp(0, UTC)
+            elif name in ("Evidence", "Tags"):
+                value = value if isinstance(value, Mapping) else {}
+            elif name == "Changed":
+                value = bool(value)
+            else:
+                value = "" if value is None else str(value)
+            values[name] = value
+        return cls(**values)
 
 
 FINDING_FIELDS: tuple[str, ...] = tuple(Finding.__dataclass_fields__)

@@ -17,6 +17,22 @@ def iso_utc(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def parse_utc(value: Any) -> datetime | None:
+    """An ISO 8601 text (or a datetime) as an aware UTC datetime; None when it is not one.
+
+    Naive times are taken as UTC, as ``iso_utc`` writes them.
+    """
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def json_safe(value: Any) -> Any:
     """A JSON-serialisable copy of ``value``; the input is never modified.
 

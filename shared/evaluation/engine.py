@@ -19,7 +19,7 @@ from typing import Any
 from shared.baseline.context import Context
 from shared.baseline.model import Control, Verdict
 from shared.baseline.read import BadValue
-from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
+from shared.baseline.registry import BASELINE_VERSION, CATALOG
 from shared.core import ids
 from shared.core.clock import system_clock
 from shared.core.documents import Doc, Estate, estate_from_payloads
@@ -27,6 +27,7 @@ from shared.core.model import Finding, Status, TargetKind, TargetResult
 from shared.core.resource_types import T_CLUSTER, T_PRICING, T_REGISTRY, T_SUBSCRIPTION
 from shared.core.versions import VersionSource, default_source
 from shared.evaluation.config import Config, ConfigError, Exemption, parse_date
+from shared.evaluation.scoring import score
 
 log = logging.getLogger(__name__)
 
@@ -189,18 +190,6 @@ def judge(control: Control, doc: Doc, ctx: Context, params: Mapping[str, Any]) -
         return Verdict(Status.UNKNOWN, f"Internal error while evaluating: {type(exc).__name__}.", {})
 
 
-def score(findings: Iterable[Finding], catalog: Mapping[str, Control]) -> float | None:
-    total = passed = 0
-    for f in findings:
-        if f.Status not in (Status.PASS, Status.FAIL, Status.UNKNOWN):
-            continue
-        weight = catalog[f.ControlId.lower()].severity.weight
-        total += weight
-        if f.Status == Status.PASS:
-            passed += weight
-    return round(100.0 * passed / total, 1) if total else None
-
-
 def evaluate_target(
     doc: Doc,
     estate: Estate,
@@ -288,7 +277,7 @@ def evaluate_target(
         resource_type=doc.type,
         name=name,
         findings=tuple(findings),
-        score=score(findings, CATALOG_BY_ID),
+        score=score(findings),
         related_ids=frozenset(ctx.used - {doc.key}),
     )
 

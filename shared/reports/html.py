@@ -26,17 +26,18 @@ import hashlib
 import html
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.baseline.model import Control
 from shared.baseline.registry import BASELINE_VERSION, CATALOG
 from shared.core.clock import system_clock
 from shared.core.ids import norm
-from shared.core.model import FINDING_FIELDS, SEVERITY_WEIGHT, Finding, Severity, Status, TargetKind, TargetResult
-from shared.core.serialize import iso_utc, json_safe
+from shared.core.model import Finding, Severity, Status, TargetKind, TargetResult
+from shared.core.serialize import iso_utc, json_safe, parse_utc
+from shared.evaluation.scoring import estate_score, score_of
 from shared.reports.text import (
     SEVERITY_ORDER,
     STATUS_ORDER,
@@ -44,7 +45,6 @@ from shared.reports.text import (
     _count_statuses,
     _ordered_findings,
     _ordered_targets,
-    _parse_severity,
     _split_remediation,
     format_score,
     target_short_name,
@@ -108,25 +108,6 @@ def _score_attr(score: float | None) -> str:
     return "" if score is None else f"{score:.1f}"
 
 
-def estate_score(results: Sequence[TargetResult]) -> float | None:
-    """The mean of the targets' scores (each target counts once), to one decimal."""
-    scores = [r.score for r in results if r.score is not None]
-    return round(sum(scores) / len(scores), 1) if scores else None
-
-
-def score_of(statuses: Iterable[tuple[str, str]]) -> float | None:
-    """The engine's score from (status, severity) pairs: Pass over Pass+Fail+Unknown, weighted."""
-    total = passed = 0
-    for status, severity in statuses:
-        if status not in (Status.PASS.value, Status.FAIL.value, Status.UNKNOWN.value):
-            continue
-        parsed = _parse_severity(severity)
-        weight = SEVERITY_WEIGHT[parsed] if parsed is not None else 0
-        total += weight
-        passed += weight if status == Status.PASS.value else 0
-    return round(100.0 * passed / total, 1) if total else None
-
-
 # --------------------------------------------------------------------------- from the store
 
 
@@ -163,18 +144,6 @@ class StoreHistory:
     series: tuple[TrendSeries, ...]  # every target, for the table; the chart draws a few
     regressions: tuple[Regression, ...]  # newest first, all of them
     changes: int  # history rows read
-
-
-def _parse_time(text: Any) -> datetime | None:
-    if isinstance(text, datetime):
-        return text if text.tzinfo else text.replace(tzinfo=UTC)
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _buckets(first: datetime, last: datetime) -> tuple[str, list[datetime], list[str]]:
@@ -214,7 +183,7 @@ def history_from_records(
     deleted = {norm(k): v for k, v in (deleted_at or {}).items()}
     rows = []
     for rec in history:
-        when = _parse_time(rec.get("SourceReadAt"))
+        when = parse_utc(rec.get("SourceReadAt"))
         if when is not None and rec.get("ResourceId") and rec.get("ControlId"):
             rows.append((when, rec))
     rows.sort(key=lambda pair: (pair[0], str(pair[1]["ControlId"])))
@@ -279,23 +248,6 @@ def history_from_records(
     return StoreHistory(unit, tuple(labels), tuple(estate), tuple(series), tuple(regressions), len(rows))
 
 
-def finding_from_record(record: Mapping[str, Any]) -> Finding:
-    """A DESIGN.md finding record (as the store returns it) back as a Finding."""
-    values: dict[str, Any] = {}
-    for name in FINDING_FIELDS:
-        value = record.get(name)
-        if name in ("TimeGenerated", "SourceReadAt"):
-            value = _parse_time(value) or datetime.fromtimestamp(0, UTC)
-        elif name in ("Evidence", "Tags"):
-            value = value if isinstance(value, Mapping) else {}
-        elif name == "Changed":
-            value = bool(value)
-        else:
-            value = "" if value is None else str(value)
-        values[name] = value
-    return Finding(**values)
-
-
 def results_from_records(
     records: Sequence[Mapping[str, Any]], scores: Mapping[str, float | None] | None = None
 ) -> list[TargetResult]:
@@ -306,7 +258,7 @@ def results_from_records(
     """
     grouped: dict[str, list[Finding]] = {}
     for rec in records:
-        finding = finding_from_record(rec)
+        finding = Finding.from_record(rec)
         grouped.setdefault(norm(finding.ResourceId), []).append(finding)
     out = []
     for key, findings in grouped.items():
