@@ -2,7 +2,7 @@
 
 Two streams of one data collection rule (DCR) receive the records:
 
-* findings: one record per target x control x evaluation (the DESIGN.md schema,
+* findings: one record per target x control x evaluation (docs/architecture.md,
   ``Finding.to_record()``);
 * runs: one record per evaluation run (:data:`RUN_FIELDS`, built by
   :func:`run_record`), for health alerts.

@@ -60,7 +60,7 @@ class TargetKind(enum.StrEnum):
 
 @dataclass(slots=True)
 class Finding:
-    """One target x control x evaluation. Field names are the DESIGN.md record."""
+    """One target x control x evaluation: the finding record of docs/architecture.md, field for field."""
 
     TimeGenerated: datetime
     EvaluationId: str

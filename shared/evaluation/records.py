@@ -71,7 +71,7 @@ _FINDING_TYPES = {
     "Evidence": "dynamic",
     "Tags": "dynamic",
 }
-#: DCR stream column types of the finding record (DESIGN.md schema).
+#: DCR stream column types of the finding record (docs/architecture.md).
 FINDING_COLUMNS: dict[str, str] = {name: _FINDING_TYPES.get(name, "string") for name in FINDING_FIELDS}
 
 OUTCOMES: tuple[str, ...] = ("Evaluated", "Skipped", "Deleted", "Error")
