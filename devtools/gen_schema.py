@@ -34,7 +34,9 @@ def schema() -> dict[str, Any]:
     return {
         "generatedBy": "python -m devtools.gen_schema (do not edit by hand)",
         "findings": table(
-            s.logs_findings_stream, FINDING_COLUMNS, "One row per target x control x evaluation (the finding record of docs/architecture.md)."
+            s.logs_findings_stream,
+            FINDING_COLUMNS,
+            "One row per target x control x evaluation (the finding record of docs/architecture.md).",
         ),
         "runs": table(s.logs_runs_stream, RUN_COLUMNS, "One row per evaluation run, for pipeline health."),
     }
