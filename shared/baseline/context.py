@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 from shared.baseline import read
-from shared.core import ids
+from shared.core import ids, resource_types
 from shared.core.documents import POLICY_STATES, Doc, Estate
 from shared.core.resource_types import (
     T_AGENT_POOL,
@@ -108,6 +108,30 @@ class Context:
         if denied and denied not in self.denials:
             self.denials.append(denied)
         return False
+
+    def related(self, resource_type: str) -> list[Doc]:
+        """The target's documents of a related type, where its entry in ``shared.core.resource_types``
+        says the sources read them: the target's children, its node resource group, its subscription
+        (and the hub subscriptions). Each is recorded as used, and so is the collection, so that an
+        event about a new one reaches the target; ``read(resource_type)`` says whether they were read.
+        """
+        known = resource_types.entry(resource_type)
+        how = known.read if known is not None else None
+        if how is not None and how.scope is resource_types.Scope.NODE_RESOURCE_GROUP:
+            return self.in_node_resource_group(resource_type)
+        if how is not None and how.scope is resource_types.Scope.CHILDREN:
+            self._collection(self.target.id, resource_type)
+            docs = self.estate.children(self.target.id, resource_type)
+        else:
+            self._collection(ids.subscription_id(self.rid.subscription), resource_type)
+            hubs = how is not None and how.hubs
+            docs = (
+                self.estate.of_type(resource_type)
+                if hubs
+                else self.estate.in_subscription(self.rid.subscription, resource_type)
+            )
+        self.used.update(d.key for d in docs)
+        return docs
 
     # --- clusters ---------------------------------------------------------------------
     @cached_property
