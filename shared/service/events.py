@@ -14,27 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.adapters.event_envelopes import AKS_EVENTS, POLICY_EVENTS, RESOURCE_EVENTS, sdk_envelope
-from shared.core import ids
-from shared.core.resource_types import T_CLUSTER, T_POLICY, T_PRICING, T_REGISTRY, TARGET_TYPES
+from shared.core import ids, resource_types
+from shared.core.resource_types import T_CLUSTER, TARGET_TYPES, Events
 
-T_POLICY_ASSIGNMENT = T_POLICY
-
-# Resource types whose changes can change a verdict: the targets, and what their controls read.
-RELEVANT_TYPE_PREFIXES = (
-    T_CLUSTER,
-    T_REGISTRY,
-    "microsoft.network/virtualnetworks",
-    "microsoft.network/networksecuritygroups",
-    "microsoft.network/routetables",
-    "microsoft.network/azurefirewalls",
-    "microsoft.network/loadbalancers",
-    "microsoft.network/publicipaddresses",
-    "microsoft.authorization/roleassignments",
-    T_POLICY_ASSIGNMENT,
-    "microsoft.authorization/policysetdefinitions",
-    "microsoft.insights/diagnosticsettings",
-    T_PRICING,
-)
+# Resource types whose changes can change a verdict (the targets and what their controls
+# read), as the fewest prefixes: from the resource types' table.
+RELEVANT_TYPE_PREFIXES = resource_types.event_types()
 UPN = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
 
 
@@ -230,10 +215,12 @@ def affected(change: Change) -> Affected:
                 exact.add(
                     f"/subscriptions/{link.subscription}/resourcegroups/{link.resource_group}/providers/{link.type}"
                 )
-    if parsed.type == T_PRICING and parsed.subscription:
+    known = resource_types.entry(parsed.type)
+    means = known.events if known is not None else Events.DEPENDENCY
+    if means is Events.SUBSCRIPTION and parsed.subscription:
         direct.add(f"/subscriptions/{parsed.subscription}")
     policy_scope = None
-    if parsed.type == T_POLICY_ASSIGNMENT:
+    if means is Events.POLICY_SCOPE:
         marker = "/providers/microsoft.authorization/policyassignments/"
         scope = parsed.id.split(marker, 1)[0] if marker in parsed.id else ""
         policy_scope = "" if scope.startswith("/providers/microsoft.management/") or not scope else scope
