@@ -20,7 +20,7 @@ from devtools.doubles.arm_double import KUBERNETES_VERSIONS, ArmDouble, FakeCred
 from shared.adapters.sources.arm import ArmSource
 from shared.adapters.sources.base import TargetRead, TransientSourceError
 from shared.adapters.sources.graph import ResourceGraphLister
-from shared.core import ids
+from shared.core import ids, resource_types
 from shared.core.documents import Estate, fold, load_paths
 from shared.core.settings import Settings
 from shared.evaluation.engine import evaluate_target, targets_of
@@ -201,6 +201,23 @@ def test_lists_are_followed_over_every_page(arm: ArmDouble, folder: Estate) -> N
     states = [r for r in arm.requests if r.lower_path.endswith("/queryresults")]
     assert len(states) == 3 and all(r.method == "POST" for r in states)  # 5 states, pages of 2
     assert len(read.estate.of_type("microsoft.policyinsights/policystates")) == 5
+
+
+def test_every_read_sends_the_api_version_its_resource_type_names(arm: ArmDouble) -> None:
+    live = source(arm)
+    for target in (CLUSTER_A, REGISTRY, f"/subscriptions/{PROD}"):
+        live.read(target)
+    live.close()
+    seen: set[str] = set()
+    for request in arm.requests:
+        rtype = ids.parse(request.path).type  # a collection or a query parses as its type (and a suffix)
+        matches = [t for name, t in resource_types.TYPES.items() if rtype == name or rtype.startswith(name + "/")]
+        known = max(matches, key=lambda t: len(t.name))
+        assert request.query["api-version"] == [known.api_version], (request.method, request.path)
+        seen.add(known.name)
+    # Every type a live read reads, but custom initiatives (the sample assigns built-in ones only).
+    read = {name for name, t in resource_types.TYPES.items() if t.target or t.read}
+    assert seen == read - {resource_types.T_POLICY_SET}
 
 
 def test_the_double_wants_an_api_version(arm: ArmDouble) -> None:

@@ -24,11 +24,13 @@ from shared.adapters.queue import MemoryQueue
 from shared.adapters.sources.arm import ArmSource
 from shared.adapters.sources.folder import FolderSource
 from shared.adapters.sources.graph import ResourceGraphLister
-from shared.adapters.sources.snapshot import T_VNET, GraphSnapshotSource, SubscriptionSnapshot
+from shared.adapters.sources.snapshot import GraphSnapshotSource, SubscriptionSnapshot
+from shared.adapters.sources.transport import RequestCounter
 from shared.adapters.tables.store import Store
 from shared.core import ids
 from shared.core.documents import POLICY_STATES, load_paths
 from shared.core.resource_types import (
+    T_AGENT_POOL,
     T_CLUSTER,
     T_DIAG,
     T_FIREWALL,
@@ -41,6 +43,7 @@ from shared.core.resource_types import (
     T_ROLE,
     T_ROUTE_TABLE,
     T_SUBNET,
+    T_VNET,
 )
 from shared.core.settings import Settings
 from shared.core.work import WorkItem
@@ -58,7 +61,6 @@ ROUTE_TABLE = (
     f"/subscriptions/{PROD}/resourceGroups/rg-aks-network-prod/providers/Microsoft.Network/routeTables/rt-aks-egress"
 )
 FAST = {"retry_total": 2, "retry_backoff_factor": 0.01, "retry_backoff_max": 0.05}
-T_AGENT_POOL = "microsoft.containerservice/managedclusters/agentpools"
 
 
 def _pools_in_cluster_documents(double: ArmDouble) -> None:
@@ -420,26 +422,26 @@ def test_the_graph_double_serves_each_table_with_real_row_shapes_and_pages(arm: 
     live, snapshots = _sources(arm)
     arm.graph_page_size = 1
     try:
-        from shared.adapters.sources.arm import _Counter
-
-        counter = _Counter()
+        counter = RequestCounter()
         rows = snapshots.rows("securityresources | where type in~ ('microsoft.security/pricings')", [DEV], counter)
         assert counter.value == len(rows) + 0 and len(rows) >= 2  # one row a page, no empty last page
         assert all(r["type"] == "microsoft.security/pricings" and "pricingTier" in r["properties"] for r in rows)
         states = snapshots.rows(
-            "policyresources | where type in~ ('microsoft.policyinsights/policystates')", [PROD], _Counter()
+            "policyresources | where type in~ ('microsoft.policyinsights/policystates')", [PROD], RequestCounter()
         )
         assert states and all("complianceState" in r["properties"] and "resourceId" in r["properties"] for r in states)
         [subscription] = snapshots.rows(
-            "resourcecontainers | where type in~ ('microsoft.resources/subscriptions')", [PROD], _Counter()
+            "resourcecontainers | where type in~ ('microsoft.resources/subscriptions')", [PROD], RequestCounter()
         )
         assert subscription["subscriptionId"] == PROD and subscription["properties"]["state"] == "Enabled"
         roles = snapshots.rows(
-            "authorizationresources | where type in~ ('microsoft.authorization/roleassignments')", [PROD], _Counter()
+            "authorizationresources | where type in~ ('microsoft.authorization/roleassignments')",
+            [PROD],
+            RequestCounter(),
         )
         assert roles and all("principalId" in r["properties"] for r in roles)
         assert not snapshots.rows(
-            "resources | where type in~ ('microsoft.insights/diagnosticsettings')", [PROD], _Counter()
+            "resources | where type in~ ('microsoft.insights/diagnosticsettings')", [PROD], RequestCounter()
         )
     finally:
         arm.graph_page_size = None

@@ -24,7 +24,8 @@ Wire behaviour:
 * ``POST <scope>/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults``:
   the states whose ``resourceId`` lies within the scope, paged with ``@odata.nextLink``.
 * ``POST /providers/Microsoft.ResourceGraph/resources``: the tables Resource Graph has for what
-  the monitor reads, each with its real row shape (``id``, ``name``, lower-case ``type``,
+  the monitor reads (the table of each of the product's types is its entry's ``graph`` in
+  ``shared.core.resource_types``; other types by provider), each with its real row shape (``id``, ``name``, lower-case ``type``,
   ``properties`` as ARM, ``subscriptionId``, ``resourceGroup``, ``tenantId``, ...):
 
   - ``resources``: top-level resources (not child resources such as agent pools, and never
@@ -81,6 +82,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 import trustme
 
 from shared.core import ids
+from shared.core.resource_types import T_POLICY, T_POLICY_STATES, TYPES
 
 FAR_FUTURE = 4_102_444_800  # 2100-01-01, seconds since the epoch
 TENANT = "c5a1e7d3-4f2b-4a8e-9d61-3b7f0e2c9a54"
@@ -116,16 +118,15 @@ _LEG = re.compile(r"(?<![\w.])(" + "|".join(_TABLES) + r")\s*\|\s*where\s+type\s
 _FIRST_TABLE = re.compile(r"^\s*(" + "|".join(_TABLES) + r")\b", re.IGNORECASE)
 _ID_IN = re.compile(r"(?<![\w.])id\s+in~?\s*\(([^)]*)\)", re.IGNORECASE)
 _RESOURCE_TYPE_IN = re.compile(r"properties\.resourceType\)?\s+in~?\s*\(([^)]*)\)", re.IGNORECASE)
-_STATES_TYPE = "microsoft.policyinsights/policystates"
+_STATES_TYPE = T_POLICY_STATES
+# Containers Resource Graph has a row for beyond the product's own types (resource_types.TYPES).
 _CONTAINER_TYPES = {
-    "microsoft.resources/subscriptions",
     "microsoft.resources/subscriptions/resourcegroups",
     "microsoft.resources/resourcegroups",
     "microsoft.management/managementgroups",
 }
-_NOT_IN_GRAPH = {"microsoft.insights/diagnosticsettings"}  # no Resource Graph table holds them
 # Lists ARM answers in one response (the SDKs model them as one object, not a pager).
-_UNPAGED = ("/providers/microsoft.security/pricings", "/providers/microsoft.insights/diagnosticsettings")
+_UNPAGED = tuple(f"/providers/{name}" for name, t in TYPES.items() if not t.paged and not t.child)
 
 
 def _minor(version: str, plans: list[str], preview: bool = False, default: bool = False) -> dict[str, Any]:
@@ -584,7 +585,7 @@ class ArmDouble:
             for key, doc, parent in index.by_sub_type.get((segs[1], rtype), ()):
                 if key not in found and (not at_scope or parent == scope):
                     found[key] = doc
-            if rtype == "microsoft.authorization/policyassignments":
+            if rtype == T_POLICY:
                 for key, doc in index.management_group_assignments:
                     found.setdefault(key, doc)  # inherited from a management group above the subscription
         out = [found[key] for key in sorted(found)]
@@ -703,9 +704,7 @@ class _Index:
             parsed = ids.parse(key)
             by_collection.setdefault(_collection_of(key), []).append((key, doc))
             by_sub_type.setdefault((parsed.subscription, parsed.type), []).append((key, doc, parsed.parent))
-            if parsed.type == "microsoft.authorization/policyassignments" and key.startswith(
-                "/providers/microsoft.management/managementgroups/"
-            ):
+            if parsed.type == T_POLICY and key.startswith("/providers/microsoft.management/managementgroups/"):
                 assignments.append((key, doc))
         return cls(version, everything, list(states), by_collection, by_sub_type, assignments)
 
@@ -733,16 +732,23 @@ class _Index:
 
 
 def _table_of(rtype: str) -> str | None:
-    """The Resource Graph table that holds a resource type (None: no table does)."""
+    """The Resource Graph table that holds a resource type (None: no table does).
+
+    The product's types: as their entries say (child types live inside their parent's row;
+    diagnostic settings in none). Other types: by their provider, as Resource Graph files them.
+    """
+    known = TYPES.get(rtype)
+    if known is not None:
+        return known.graph or None
     if rtype in _CONTAINER_TYPES:
         return "resourcecontainers"
-    if rtype == _STATES_TYPE or rtype.startswith("microsoft.authorization/policy"):
+    if rtype.startswith("microsoft.authorization/policy"):
         return "policyresources"
     if rtype.startswith("microsoft.authorization/"):
         return "authorizationresources"
     if rtype.startswith("microsoft.security/"):
         return "securityresources"
-    if rtype in _NOT_IN_GRAPH or rtype.count("/") != 1:
+    if rtype.count("/") != 1:
         return None  # child resources (agent pools, subnets) live inside their parent's row
     return "resources"
 

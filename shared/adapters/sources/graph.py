@@ -1,19 +1,28 @@
-"""Enumerate the estate with Azure Resource Graph (one paged query, not one list per subscription).
+"""Azure Resource Graph: the one paged query every Graph read goes through, and the target listing.
 
-``list_targets`` gives every AKS cluster and container registry in scope, then one
-target per subscription (those the rows live in and those asked for). ``documents``
-runs the same query with full rows, for callers that want to skip reading again what
-Resource Graph already returned.
+:meth:`ResourceGraphLister.rows` runs a query over subscriptions page by page (1,000 rows a
+page at most; each page is a request, counted); failures go through the one classifier
+(:mod:`shared.adapters.sources.errors`): throttling, 5xx and network errors raise
+:class:`~shared.adapters.sources.base.TransientSourceError`.
+
+``list_targets`` gives every AKS cluster and container registry in scope (one paged query,
+not one list per subscription), then one target per subscription (those the rows live in and
+those asked for). ``documents`` runs the same query with full rows, for callers that want to
+skip reading again what Resource Graph already returned. The subscription snapshot
+(:mod:`shared.adapters.sources.snapshot`) runs its queries through ``rows`` too.
 
 The SDK (azure-mgmt-resourcegraph) is imported on first use.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from shared.adapters.sources.base import TargetRef, TransientSourceError
+from shared.adapters.sources.base import TargetRef
+from shared.adapters.sources.errors import classify
+from shared.adapters.sources.transport import RequestCounter
 from shared.core import ids
 from shared.core.resource_types import T_SUBSCRIPTION, TARGET_TYPES
 from shared.core.settings import Settings
@@ -39,21 +48,24 @@ class ResourceGraphLister:
         self._credential = credential
         self._client_kwargs = client_kwargs
         self._client: Any = None
+        self._lock = threading.Lock()  # one client, made once, whatever thread asks first
 
     def _resource_graph(self) -> Any:
-        if self._client is None:
-            from azure.mgmt.resourcegraph import ResourceGraphClient
+        with self._lock:
+            if self._client is None:
+                from azure.mgmt.resourcegraph import ResourceGraphClient
 
-            endpoint = self.settings.arm_endpoint.rstrip("/")
-            kwargs = dict(self._client_kwargs)
-            kwargs["base_url"] = endpoint
-            kwargs["credential_scopes"] = [f"{endpoint}/.default"]
-            self._client = ResourceGraphClient(self._credential, **kwargs)
-        return self._client
+                endpoint = self.settings.arm_endpoint.rstrip("/")
+                kwargs = dict(self._client_kwargs)
+                kwargs["base_url"] = endpoint
+                kwargs["credential_scopes"] = [f"{endpoint}/.default"]
+                self._client = ResourceGraphClient(self._credential, **kwargs)
+            return self._client
 
-    def rows(self, query: str, subscriptions: Iterable[str]) -> Iterator[dict[str, Any]]:
+    def rows(
+        self, query: str, subscriptions: Iterable[str], counter: RequestCounter | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every row of ``query`` over ``subscriptions`` (none: all the identity can see), page by page."""
-        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
         subs = sorted({s.lower() for s in subscriptions})
@@ -66,14 +78,14 @@ class ResourceGraphLister:
                 options=QueryRequestOptions(result_format="objectArray", top=self.page_size, skip_token=skip_token),
             )
             self.requests += 1
+            if counter is not None:
+                counter.add()
             try:
                 response = client.resources(request)
-            except (ServiceRequestError, ServiceResponseError) as exc:
-                raise TransientSourceError(f"Resource Graph: {type(exc).__name__}: {exc}") from exc
-            except HttpResponseError as exc:
-                status = exc.status_code
-                if status is None or status in (401, 408, 429) or status >= 500:
-                    raise TransientSourceError(f"Resource Graph: HTTP {status}: {exc.message}") from exc
+            except Exception as exc:
+                failure = classify(exc)
+                if failure is not None and failure.transient:
+                    raise failure.error("Resource Graph") from exc
                 raise
             data = response.data
             for row in data if isinstance(data, list) else []:

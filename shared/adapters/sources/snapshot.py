@@ -2,34 +2,39 @@
 
 The per-target live read (:class:`~shared.adapters.sources.arm.ArmSource`) costs about fifteen ARM
 requests per cluster. A sweep evaluates every target anyway, so it reads each subscription
-once instead, with four Resource Graph queries run in parallel (1,000 rows a page):
+once instead, with one Resource Graph query per table, run in parallel (1,000 rows a page).
+What goes where is the resource types' table (``shared.core.resource_types``): every type
+whose entry says ``Sweep.GRAPH`` is listed from its ``graph`` table; today
 
 * ``resources`` (``| union`` ``resourcecontainers``): clusters, registries, virtual networks
   (their subnets embedded), NSGs, route tables, firewalls, load balancers, public IPs, and
   the subscription itself;
 * ``authorizationresources``: role assignments;
-* ``policyresources``: policy assignments, and the latest policy states of clusters and
-  registries (the PolicyInsights record is the row's ``properties``);
-* ``securityresources``: Defender pricings.
+* ``securityresources``: Defender pricings;
+* ``policyresources`` (code of its own): policy assignments, and the latest policy states of
+  clusters and registries (the PolicyInsights record is the row's ``properties``).
 
 Every type listed is marked read for the subscription (``Estate.mark_read``), even when
-the answer is empty: the subscription's documents are all there, so an absent one is
-absent, not unknown. Only what Resource Graph cannot return goes to ARM, through the
-ArmSource (its clients, counting, error handling and shared cache):
+the answer is empty, and so are the types embedded in its rows: the subscription's
+documents are all there, so an absent one is absent, not unknown. Only what Resource Graph
+cannot return goes to ARM, through the ArmSource (its clients, counting, error handling and
+shared cache):
 
-* diagnostic settings, one list per cluster (Resource Graph has no table for them);
+* types whose entry says ``Sweep.ARM``: diagnostic settings, one list per cluster (Resource
+  Graph has no table for them); custom policy set definitions the assignments reference,
+  cached (built-ins are bundled);
 * Kubernetes versions, one per region, cached (``shared_cache_seconds``);
 * policy assignments inherited from management groups (``$filter=atScope()``, one per
-  subscription, cached): a query scoped to subscriptions leaves out rows outside them;
-* custom policy set definitions the assignments reference, cached (built-ins are bundled).
+  subscription, cached): a query scoped to subscriptions leaves out rows outside them.
 
 A subscription too large for one work item is swept in shards (``shard=(i, n)``): each reads
 the subscription's Graph pages (the context is the whole subscription) but evaluates, and
-lists diagnostic settings for, only the targets whose id hashes to its shard.
+reads per target for, only the targets whose id hashes to its shard.
 
-References outside the subscription (a node subnet in a shared network subscription, its
-NSG or route table) are fetched by id with one more query each round, only when there
-are any; firewalls of ``settings.hub_subscriptions`` with one query, cached.
+References the targets' documents hold (node subnets, then their NSGs and route tables) are
+followed as the live read follows them; those outside the subscription (a node subnet in a
+shared network subscription) are fetched by id with one more query each round, only when
+there are any; firewalls of ``settings.hub_subscriptions`` with one query, cached.
 
 Freshness: Resource Graph follows ARM by seconds to minutes. A snapshot is stamped
 ``graph_lag`` (5 minutes) before it started, so it never overwrites an evaluation the
@@ -40,47 +45,32 @@ reads), and an event of that window is not skipped as "covered" by it.
 from __future__ import annotations
 
 import logging
-import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.adapters.sources.arm import (
-    DIAGNOSTIC_SETTINGS_API,
-    PERMISSIONS,
-    T_K8S_VERSIONS,
-    ArmSource,
-    _Counter,
-    _get_set_definition,
-    _Outcome,
-    _send_get,
-    _subnet_ids,
-)
-from shared.adapters.sources.base import TransientSourceError
+from shared.adapters.sources import operations
+from shared.adapters.sources.arm import ArmSource
 from shared.adapters.sources.graph import ResourceGraphLister
-from shared.core import ids
+from shared.adapters.sources.reads import Reader, Step, apply_all, text_at
+from shared.adapters.sources.transport import Outcome, RequestCounter
+from shared.core import ids, resource_types
 from shared.core.documents import POLICY_STATES, Doc, Estate
 from shared.core.resource_types import (
     T_CLUSTER,
-    T_DIAG,
-    T_FIREWALL,
-    T_LB,
-    T_NSG,
-    T_PIP,
+    T_K8S_VERSIONS,
     T_POLICY,
-    T_POLICY_SET,
-    T_PRICING,
-    T_REGISTRY,
-    T_ROLE,
-    T_ROUTE_TABLE,
-    T_SUBNET,
-    T_SUBSCRIPTION,
     TARGET_TYPES,
+    TYPES,
+    Client,
+    ResourceType,
+    Scope,
+    Sweep,
 )
-from shared.core.versions import LiveVersionSource, VersionSource, default_source
+from shared.core.versions import VersionSource
 from shared.evaluation.engine import targets_of
 
 if TYPE_CHECKING:
@@ -88,33 +78,35 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-T_VNET = "microsoft.network/virtualnetworks"
-RESOURCE_TYPES = (T_CLUSTER, T_REGISTRY, T_VNET, T_NSG, T_ROUTE_TABLE, T_FIREWALL, T_LB, T_PIP)
-# Marked read for the subscription once its resources query answered (subnets come inside VNets).
-RESOURCE_TYPES_READ = (*RESOURCE_TYPES, T_SUBNET, T_SUBSCRIPTION)
 COLUMNS = "id, name, type, location, tags, sku, identity, zones, kind, properties, subscriptionId"
 GRAPH_LAG = timedelta(minutes=5)
-_BUILT_IN_SETS = "/providers/microsoft.authorization/policysetdefinitions/"
 _MAX_IDS_PER_QUERY = 200  # keeps a by-id query far below Resource Graph's query length limit
+_CONTAINERS = "resourcecontainers"  # queried with ``| union`` inside the resources query
 
 
 def _in(values: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-RESOURCES_QUERY = (
-    f"resources | where type in~ ({_in(RESOURCE_TYPES)}) "
-    f"| union (resourcecontainers | where type in~ ('{T_SUBSCRIPTION}')) "
-    f"| project {COLUMNS}"
-)
-ROLES_QUERY = f"authorizationresources | where type in~ ('{T_ROLE}') | project {COLUMNS}"
+def listed_types() -> dict[str, list[str]]:
+    """Resource Graph table -> the types a snapshot lists from it (resourcecontainers: with resources)."""
+    tables: dict[str, list[str]] = {}
+    for name, rtype in TYPES.items():
+        if rtype.sweep is Sweep.GRAPH:
+            tables.setdefault(rtype.graph, []).append(name)
+    return tables
+
+
+def list_query(table: str, types: Iterable[str], containers: Iterable[str] = ()) -> str:
+    union = f"| union ({_CONTAINERS} | where type in~ ({_in(containers)})) " if containers else ""
+    return f"{table} | where type in~ ({_in(types)}) {union}| project {COLUMNS}"
+
+
 POLICY_QUERY = (
     f"policyresources | where type in~ ('{T_POLICY}', '{POLICY_STATES}') "
     f"| where type !~ '{POLICY_STATES}' or tostring(properties.resourceType) in~ ({_in(TARGET_TYPES)}) "
     f"| project {COLUMNS}"
 )
-PRICINGS_QUERY = f"securityresources | where type in~ ('{T_PRICING}') | project {COLUMNS}"
-FIREWALLS_QUERY = f"resources | where type in~ ('{T_FIREWALL}') | project {COLUMNS}"
 
 
 def by_id_query(resource_ids: Iterable[str]) -> str:
@@ -177,59 +169,22 @@ class GraphSnapshotSource:
         self.graph = graph
         self.settings: Settings = arm.settings
         self.graph_lag = graph_lag
-        self._clock = clock or arm._clock
-        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="graph-read")
-        self._client_lock = threading.Lock()
+        self._clock = clock or arm.clock
+        self.pool = ThreadPoolExecutor(max_workers, thread_name_prefix="graph-read")
 
     @classmethod
     def beside(cls, arm: ArmSource, **kwargs: Any) -> GraphSnapshotSource:
         """A snapshot source sharing the ArmSource's credential, client settings, clock and cache."""
-        graph = ResourceGraphLister(arm._credential, arm.settings, **arm._client_kwargs)
+        graph = ResourceGraphLister(arm.credential, arm.settings, **arm.client_kwargs)
         return cls(arm, graph, **kwargs)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True)
 
-    # --- Resource Graph ---------------------------------------------------------------------
-    def rows(self, query: str, subscriptions: Iterable[str], counter: _Counter) -> list[dict[str, Any]]:
+    def rows(self, query: str, subscriptions: Iterable[str], counter: RequestCounter) -> list[dict[str, Any]]:
         """Every row of ``query`` over ``subscriptions`` (none: all visible), page by page."""
-        return list(self._rows(query, subscriptions, counter))
+        return list(self.graph.rows(query, subscriptions, counter))
 
-    def _rows(self, query: str, subscriptions: Iterable[str], counter: _Counter) -> Iterator[dict[str, Any]]:
-        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-        from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
-
-        subs = sorted({s.lower() for s in subscriptions})
-        with self._client_lock:  # one client, made once, whatever thread asks first
-            client = self.graph._resource_graph()
-        skip_token: str | None = None
-        while True:
-            request = QueryRequest(
-                subscriptions=subs or None,
-                query=query,
-                options=QueryRequestOptions(
-                    result_format="objectArray", top=self.graph.page_size, skip_token=skip_token
-                ),
-            )
-            counter.add()
-            try:
-                response = client.resources(request)
-            except (ServiceRequestError, ServiceResponseError) as exc:
-                raise TransientSourceError(f"Resource Graph: {type(exc).__name__}: {exc}") from exc
-            except HttpResponseError as exc:
-                status = exc.status_code
-                if status is None or status in (401, 408, 429) or status >= 500:
-                    raise TransientSourceError(f"Resource Graph: HTTP {status}: {exc.message}") from exc
-                raise
-            data = response.data
-            for row in data if isinstance(data, list) else []:
-                if isinstance(row, dict):
-                    yield row
-            skip_token = response.skip_token
-            if not skip_token:
-                return
-
-    # --- the snapshot ---------------------------------------------------------------------------
     def snapshot(
         self, subscription: str, *, fresh_after: datetime | None = None, shard: tuple[int, int] = (0, 1)
     ) -> SubscriptionSnapshot:
@@ -246,30 +201,27 @@ class _Snapshot:
         self.shard = shard
         self.arm = source.arm
         self.sub = sub
-        self.fresh_after = fresh_after
-        self.graph_counter = _Counter()
-        self.arm_counter = _Counter()
-        self.estate = Estate()
-        self.versions = LiveVersionSource(fallback=default_source())
+        self.graph_counter = RequestCounter()
+        self.reader = Reader(source.arm, sub, fresh_after, RequestCounter())
+        self.estate = self.reader.estate
         self.started = source._clock()
         self.target_reads: dict[str, int] = {}
         self.vanished: set[str] = set()
 
-    def _graph(self, query: str, subscriptions: Iterable[str]) -> Callable[[], list[dict[str, Any]]]:
+    def _graph(self, query: str, subscriptions: Iterable[str]) -> Callable[[], Outcome]:
+        """A Graph query as a fetch: its rows are the outcome's one body."""
         subs = list(subscriptions)
-        return lambda: self.source.rows(query, subs, self.graph_counter)
 
-    def _fetch(
-        self, kind: str, sub: str, rtype: str, what: str, call: Callable[[Any, dict[str, Any]], Any]
-    ) -> Callable[[], _Outcome]:
-        return lambda: self.arm.fetch(kind, sub, what, PERMISSIONS[rtype], call, self.arm_counter)
+        def fetch() -> Outcome:
+            read_at = self.source._clock()
+            return Outcome((self.source.rows(query, subs, self.graph_counter),), read_at, status=200)
 
-    def _shared(self, key: tuple[str, ...], fetch: Callable[[], _Outcome]) -> Callable[[], _Outcome]:
-        return lambda: self.arm.shared(key, self.fresh_after, fetch)
+        return fetch
 
-    def _add_rows(self, rows: list[dict[str, Any]], origin: str) -> None:
-        if rows:
-            self.estate.add_payload([rest_document(r) for r in rows], origin)
+    def _add_rows(self, outcome: Outcome, origin: str) -> None:
+        for rows in outcome.bodies or ():
+            if rows:
+                self.estate.add_payload([rest_document(r) for r in rows], origin)
 
     def _warm(self) -> None:
         """First imports and clients in this thread: the SDKs' lazy imports are not safe to race.
@@ -281,65 +233,37 @@ class _Snapshot:
         import azure.core.rest
         import azure.mgmt.resourcegraph.models  # noqa: F401
 
-        with self.source._client_lock:
-            self.source.graph._resource_graph()
-        for kind in ("policy", "containerservice"):
-            self.arm._client(kind, self.sub)
+        self.source.graph._resource_graph()
+        for client in (Client.POLICY, Client.CONTAINER_SERVICE):
+            self.arm.clients.get(client, self.sub)
 
     def run(self) -> SubscriptionSnapshot:
-        sub, pool = self.sub, self.source._pool
+        sub, reader = self.sub, self.reader
         self._warm()
-        # Round 1: the four queries, hub firewalls and inherited assignments, all at once.
-        resources = pool.submit(self._graph(RESOURCES_QUERY, [sub]))
-        roles = pool.submit(self._graph(ROLES_QUERY, [sub]))
-        policy = pool.submit(self._graph(POLICY_QUERY, [sub]))
-        pricings = pool.submit(self._graph(PRICINGS_QUERY, [sub]))
-        hubs = sorted(self.source.settings.hub_subscriptions - {sub})
-        hub_firewalls = pool.submit(self._hub_firewalls(hubs)) if hubs else None
-        inherited = pool.submit(self._inherited_assignments())
-        futures: list[Future[Any]] = [resources, roles, policy, pricings, inherited]
-        if hub_firewalls is not None:
-            futures.append(hub_firewalls)
-        error: BaseException | None = None
-        for future in futures:  # wait for every request before raising
-            try:
-                future.result()
-            except BaseException as exc:
-                error = error or exc
-        if error is not None:
-            raise error
+        # Round 1: one query per table, the policy query, hub lists and inherited assignments, all at once.
+        steps: list[Step] = []
+        tables = listed_types()
+        containers = tables.pop(_CONTAINERS, [])
+        for table, types in tables.items():
+            query = list_query(table, types, containers if table == "resources" else ())
+            marked = [*types, *(containers if table == "resources" else ())]
+            marked += [n for n, t in TYPES.items() if t.sweep is Sweep.EMBEDDED and t.parent_type in marked]
+            steps.append((self._graph(query, [sub]), self._listed(table, marked)))
+        steps += self._hubs()
+        steps += self._policy()
+        apply_all(self.source.pool, steps)
 
-        self._add_rows(resources.result(), f"graph:resources:{sub}")
-        for rtype in RESOURCE_TYPES_READ:
-            self.estate.mark_read(rtype, sub)
-        self._add_rows(roles.result(), f"graph:authorizationresources:{sub}")
-        self.estate.mark_read(T_ROLE, sub)
-        self._apply_policy(policy.result(), inherited.result())
-        self._add_rows(pricings.result(), f"graph:securityresources:{sub}")
-        self.estate.mark_read(T_PRICING, sub)
-        if hub_firewalls is not None:
-            outcome = hub_firewalls.result()
-            for body in outcome.bodies or ():
-                self._add_rows(body, f"graph:resources:firewalls:{','.join(hubs)}")
-            for hub in hubs:
-                self.estate.mark_read(T_FIREWALL, hub)
+        targets = [d for d in targets_of(self.estate) if d.rid.subscription == sub and in_shard(d.key, self.shard)]
+        self._follow_references(targets)
+        # Round 2: what only ARM answers, per target of this shard.
+        steps = self._per_target(targets)
+        locations = sorted({d.location for d in targets if d.type == T_CLUSTER and d.location})
+        if resource_types.TYPES[T_K8S_VERSIONS].sweep is Sweep.OWN_CODE:
+            steps += [reader.kubernetes_versions(location) for location in locations]
+        reader.run(steps)
 
-        clusters = [c for c in self.estate.in_subscription(sub, T_CLUSTER) if in_shard(c.key, self.shard)]
-        self._resolve_references(clusters)
-        # Round 2: what only ARM answers.
-        steps = [self._diagnostic_settings(c) for c in clusters]
-        steps += [self._kubernetes_versions(loc) for loc in sorted({c.location for c in clusters if c.location})]
-        steps += self._custom_initiatives()
-        outcomes = self.arm.run_all([fetch for fetch, _ in steps])
-        for (_, apply), outcome in zip(steps, outcomes, strict=True):
-            apply(outcome)
-        self._mark_diagnostic_settings(clusters, outcomes[: len(clusters)])
-
-        targets = [
-            d
-            for d in targets_of(self.estate)
-            if d.rid.subscription == sub and d.key not in self.vanished and in_shard(d.key, self.shard)
-        ]
+        targets = [d for d in targets_of(self.estate) if d.rid.subscription == sub and in_shard(d.key, self.shard)]
+        targets = [d for d in targets if d.key not in self.vanished]
         for doc in targets:
             if doc.type in TARGET_TYPES:
                 # The query read every state of the subscription's clusters and registries.
@@ -349,25 +273,53 @@ class _Snapshot:
             estate=self.estate,
             targets=targets,
             read_at=self.started - self.source.graph_lag,
-            versions=self.versions,
+            versions=reader.versions,
             graph_requests=self.graph_counter.value,
-            arm_requests=self.arm_counter.value,
+            arm_requests=reader.counter.value,
             target_reads=self.target_reads,
         )
 
-    # --- policy ---------------------------------------------------------------------------------
-    def _inherited_assignments(self) -> Callable[[], _Outcome]:
-        sub = self.sub
-        fetch = self._fetch(
-            "policy",
-            sub,
-            T_POLICY,
-            f"policy assignments at the scope of subscription {sub}",
-            lambda c, kw: c.policy_assignments.list(filter="atScope()", **kw),
-        )
-        return self._shared(("policyAssignmentsAtScope", sub), fetch)
+    def _listed(self, table: str, marked: list[str], subs: Iterable[str] = ()) -> Callable[[Outcome], None]:
+        scopes = list(subs) or [self.sub]
 
-    def _apply_policy(self, rows: list[dict[str, Any]], inherited: _Outcome) -> None:
+        def apply(outcome: Outcome) -> None:
+            self._add_rows(outcome, f"graph:{table}:{','.join(scopes)}")
+            for scope in scopes:
+                for rtype in marked:
+                    self.estate.mark_read(rtype, scope)
+
+        return apply
+
+    def _hubs(self) -> list[Step]:
+        """Types also read in the hub subscriptions (firewalls): one query a table, shared by every snapshot."""
+        hubs = sorted(self.source.settings.hub_subscriptions - {self.sub})
+        by_table: dict[str, list[str]] = {}
+        for name, rtype in TYPES.items():
+            if hubs and rtype.sweep is Sweep.GRAPH and rtype.read is not None and rtype.read.hubs:
+                by_table.setdefault(rtype.graph, []).append(name)
+        steps: list[Step] = []
+        for table, types in by_table.items():
+            fetch = self._graph(list_query(table, types), hubs)
+            steps.append((self.reader.shared(("graph", table, *types, *hubs), fetch), self._listed(table, types, hubs)))
+        return steps
+
+    # --- policy -----------------------------------------------------------------------------------
+    def _policy(self) -> list[Step]:
+        """The subscription's assignments and states from Graph, those inherited from management groups from ARM."""
+        sub, reader = self.sub, self.reader
+        rows: list[dict[str, Any]] = []
+        fetch = reader.fetch(
+            TYPES[T_POLICY], sub, f"policy assignments at the scope of /subscriptions/{sub}",
+            operations.policy_assignments_at_scope(),
+        )  # fmt: skip
+        inherited = reader.shared(("policyAssignmentsAtScope", sub), fetch)
+
+        def keep(outcome: Outcome) -> None:
+            rows.extend(row for page in outcome.bodies or () for row in page)
+
+        return [(self._graph(POLICY_QUERY, [sub]), keep), (inherited, lambda o: self._apply_policy(rows, o))]
+
+    def _apply_policy(self, rows: list[dict[str, Any]], inherited: Outcome) -> None:
         sub = self.sub
         assignments = [rest_document(r) for r in rows if str(r.get("type", "")).lower() == T_POLICY]
         # A policy state row carries the PolicyInsights record as its properties.
@@ -381,139 +333,102 @@ class _Snapshot:
         if states:
             self.estate.add_payload(states, f"graph:policyresources:policystates:{sub}")
         origin = f"arm:/subscriptions/{sub}/providers/Microsoft.Authorization/policyAssignments?$filter=atScope()"
-        for i, body in enumerate(inherited.bodies or ()):
-            self.estate.add_payload(body, origin if i == 0 else f"{origin} (page {i + 1})")
+        self.reader.add(inherited, origin)
         if inherited.bodies is not None:
             self.estate.mark_read(T_POLICY, sub)
         elif inherited.denied:
             # The subscription's own assignments are here, those inherited are not: not "read".
             self.estate.mark_denied(T_POLICY, sub, inherited.denied)
 
-    def _custom_initiatives(self) -> list[tuple[Callable[[], _Outcome], Callable[[_Outcome], None]]]:
-        """GETs of the custom policy set definitions the assignments reference (built-ins are bundled)."""
-        wanted: dict[str, str] = {}
-        for doc in self.estate.in_subscription(self.sub, T_POLICY) + self.estate.in_subscription("", T_POLICY):
-            did = doc.data.get("policydefinitionid")
-            key = ids.norm(did) if isinstance(did, str) and did else ""
-            if "/policysetdefinitions/" in key and not key.startswith(_BUILT_IN_SETS) and isinstance(did, str):
-                wanted.setdefault(key, did)
-        steps: list[tuple[Callable[[], _Outcome], Callable[[_Outcome], None]]] = []
-        for key, did in sorted(wanted.items()):
-            parsed = ids.parse(did)
-            name = did.rstrip("/").rsplit("/", 1)[-1]
-            group = _segment(did, "managementGroups")
-            owner = parsed.subscription
-            if not owner and not group:
-                continue
-            fetch = self._fetch(
-                "policy",
-                owner or self.sub,
-                T_POLICY_SET,
-                f"policy set definition {did}",
-                _get_set_definition(name, group),
-            )
-            steps.append((self._shared(("policySetDefinition", key), fetch), self._got_as(T_POLICY_SET, did)))
-        return steps
+    # --- references ---------------------------------------------------------------------------------
+    def _follow_references(self, targets: list[Doc]) -> None:
+        """What the targets reference, round by round: from the estate, else by id from Graph (or ARM)."""
+        frontier = list(targets)
+        keys = {d.key for d in targets}
+        for name in sorted(resource_types.referencing_types()):
+            rtype = TYPES[name]
+            if rtype.target or rtype.read is None or rtype.read.scope is Scope.REFERENCED:
+                continue  # targets of other shards are not this shard's; referenced ones are reached
+            if rtype.read.scope is Scope.CHILDREN:
+                frontier += [c for key in sorted(keys) for c in self.estate.children(key, name)]
+            else:
+                frontier += self.estate.of_type(name)
+        requested: set[str] = set()
+        while True:
+            wanted = self.reader.referenced(frontier, requested)
+            if not wanted:
+                return
+            missing = [(rtype, rid) for rtype, rid in wanted if self.estate.get(rid) is None]
+            steps = [self.reader.get_step(t, rid) for t, rid in missing if t.sweep not in (Sweep.GRAPH, Sweep.EMBEDDED)]
+            by_id = {self._graph_id(t, rid) for t, rid in missing if t.sweep in (Sweep.GRAPH, Sweep.EMBEDDED)}
+            steps += self._by_id(by_id)
+            apply_all(self.source.pool, steps)
+            frontier = [d for d in (self.estate.get(rid) for _, rid in wanted) if d is not None]
 
-    def _got_as(self, rtype: str, resource_id: str) -> Callable[[_Outcome], None]:
-        def apply(outcome: _Outcome) -> None:
-            for body in outcome.bodies or ():
-                self.estate.add_payload(body, f"arm:{resource_id}")
-            if outcome.bodies is None and outcome.denied:
-                self.estate.mark_denied(rtype, ids.parse(resource_id).subscription, outcome.denied)
+    @staticmethod
+    def _graph_id(rtype: ResourceType, resource_id: str) -> str:
+        """The id Resource Graph has a row for: the resource's, or its parent's when it comes inside it."""
+        return resource_id.rstrip("/").rsplit("/", 2)[0] if rtype.sweep is Sweep.EMBEDDED else resource_id
 
-        return apply
-
-    # --- references outside the subscription ------------------------------------------------------
-    def _resolve_references(self, clusters: list[Doc]) -> None:
-        """Node subnets in other subscriptions (their VNets), then the NSGs and route tables they name."""
-        vnets: set[str] = set()
-        subnets: list[str] = []
-        for cluster in clusters:
-            for sid in _subnet_ids(cluster, []):
-                subnets.append(sid)
-                if self.estate.get(sid) is None and "/subnets/" in sid.lower():
-                    vnets.add(sid[: sid.lower().rindex("/subnets/")])
-        self._fetch_by_id(vnets)
-        references: set[str] = set()
-        for sid in subnets:
-            subnet = self.estate.get(sid)
-            for ref in ("networksecuritygroup", "routetable"):
-                value = subnet.data.get(ref) if subnet is not None else None
-                rid = value.get("id") if isinstance(value, dict) else None
-                if isinstance(rid, str) and ids.is_arm_id(rid) and self.estate.get(rid) is None:
-                    references.add(rid)
-        self._fetch_by_id(references)
-
-    def _fetch_by_id(self, wanted: set[str]) -> None:
+    def _by_id(self, wanted: set[str]) -> list[Step]:
         usable = sorted(i for i in wanted if "'" not in i and "\\" not in i)
+        steps: list[Step] = []
         for start in range(0, len(usable), _MAX_IDS_PER_QUERY):
             chunk = usable[start : start + _MAX_IDS_PER_QUERY]
             subs = {ids.parse(i).subscription for i in chunk} - {""}
-            self._add_rows(self.source.rows(by_id_query(chunk), subs, self.graph_counter), "graph:resources:by-id")
-
-    def _hub_firewalls(self, hubs: list[str]) -> Callable[[], _Outcome]:
-        """Firewalls of the hub subscriptions: one query, shared by every snapshot for the cache time."""
-
-        def fetch() -> _Outcome:
-            read_at = self.source._clock()
-            return _Outcome((self.source.rows(FIREWALLS_QUERY, hubs, self.graph_counter),), read_at, status=200)
-
-        return self._shared(("graphFirewalls", *hubs), fetch)
+            steps.append((self._graph(by_id_query(chunk), subs), lambda o: self._add_rows(o, "graph:resources:by-id")))
+        return steps
 
     # --- what only ARM answers -------------------------------------------------------------------
-    def _diagnostic_settings(self, cluster: Doc) -> tuple[Callable[[], _Outcome], Callable[[_Outcome], None]]:
-        url = f"{cluster.id}/providers/Microsoft.Insights/diagnosticSettings"
-        fetch = self._fetch(
-            "containerservice",
-            self.sub,
-            T_DIAG,
-            f"diagnostic settings of {cluster.id}",
-            _send_get(url, DIAGNOSTIC_SETTINGS_API),
-        )
+    def _per_target(self, targets: list[Doc]) -> list[Step]:
+        """The types the sweep reads through ARM, for the targets of this shard."""
+        steps: list[Step] = []
+        for rtype in TYPES.values():
+            how = rtype.read
+            if rtype.sweep is not Sweep.ARM or how is None or how.scope is Scope.REFERENCED:
+                continue
+            mine = [d for d in targets if d.type in how.of]
+            if how.scope is Scope.CHILDREN:
+                steps += self._children(rtype, mine)
+            elif mine and how.scope is Scope.SUBSCRIPTION:
+                subs = sorted({self.sub, *self.source.settings.hub_subscriptions}) if how.hubs else [self.sub]
+                steps += [self.reader.list_step(rtype, ids.subscription_id(s)) for s in subs]
+            elif how.scope is Scope.NODE_RESOURCE_GROUP:
+                groups = [(d, text_at(d.data, "noderesourcegroup")) for d in mine]
+                scopes = [f"/subscriptions/{self.sub}/resourceGroups/{group}" for _, group in groups if group]
+                steps += [self.reader.list_step(rtype, scope) for scope in scopes]
+        return steps
 
-        def apply(outcome: _Outcome) -> None:
-            self.target_reads[cluster.key] = self.target_reads.get(cluster.key, 0) + max(1, len(outcome.bodies or ()))
-            for i, body in enumerate(outcome.bodies or ()):
-                self.estate.add_payload(body, f"arm:{url}" if i == 0 else f"arm:{url} (page {i + 1})")
-            if outcome.missing:
-                # Gone since Resource Graph listed it: the next sweep's re-check records the deletion.
-                self.vanished.add(cluster.key)
+    def _children(self, rtype: ResourceType, targets: list[Doc]) -> list[Step]:
+        """One list per target (diagnostic settings); read for the subscription only if every list was."""
+        outcomes: list[Outcome] = []
+        steps: list[Step] = []
+        for target in targets:
+            fetch, _ = self.reader.list_step(rtype, target.id)
+            origin = f"arm:{rtype.collection(target.id)}"
 
-        return fetch, apply
+            def apply(outcome: Outcome, target: Doc = target, origin: str = origin) -> None:
+                outcomes.append(outcome)
+                reads = self.target_reads.get(target.key, 0)
+                self.target_reads[target.key] = reads + max(1, len(outcome.bodies or ()))
+                self.reader.add(outcome, origin)
+                if outcome.missing:
+                    # Gone since Resource Graph listed it: the next sweep's re-check records the deletion.
+                    self.vanished.add(target.key)
+                if len(outcomes) == len(targets):
+                    self._mark(rtype, outcomes)
 
-    def _mark_diagnostic_settings(self, clusters: list[Doc], outcomes: list[_Outcome]) -> None:
-        """Read for the subscription only if every cluster's list was: the estate is shared by all of them."""
+            steps.append((fetch, apply))
+        if not targets:
+            self._mark(rtype, [])
+        return steps
+
+    def _mark(self, rtype: ResourceType, outcomes: list[Outcome]) -> None:
+        """Read for the subscription only if every target's list was: the estate is shared by all of them."""
         denied = next((o.denied for o in outcomes if o.denied), "")
         if denied:
-            self.estate.mark_denied(T_DIAG, self.sub, denied)
+            self.estate.mark_denied(rtype.name, self.sub, denied)
         elif all(o.bodies is not None or o.missing for o in outcomes):
-            self.estate.mark_read(T_DIAG, self.sub)
+            self.estate.mark_read(rtype.name, self.sub)
         else:
-            log.warning("diagnostic settings of some clusters of %s could not be read", self.sub)
-
-    def _kubernetes_versions(self, location: str) -> tuple[Callable[[], _Outcome], Callable[[_Outcome], None]]:
-        fetch = self._fetch(
-            "containerservice",
-            self.sub,
-            T_K8S_VERSIONS,
-            f"Kubernetes versions in {location}",
-            lambda c, kw: c.managed_clusters.list_kubernetes_versions(location=location, **kw),
-        )
-        region = location.replace(" ", "").lower()
-
-        def apply(outcome: _Outcome) -> None:
-            body = outcome.bodies[0] if outcome.bodies else None
-            if isinstance(body, dict):
-                self.versions.add_response(location, body)
-
-        # The same cache key as the per-target read: the event path and the sweep share it.
-        return self._shared(("kubernetesVersions", region), fetch), apply
-
-
-def _segment(resource_id: str, name: str) -> str:
-    parts = [p for p in resource_id.split("/") if p]
-    for i, part in enumerate(parts[:-1]):
-        if part.lower() == name.lower():
-            return parts[i + 1]
-    return ""
+            log.warning("%s of some targets of %s could not be read", rtype.arm_type, self.sub)
