@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.baseline import control
+from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context
-from shared.baseline.model import Control, Verdict
+from shared.baseline.model import Control, Remediation, Verdict
 from shared.baseline.verdicts import check, failed, passed, unknown
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
@@ -17,50 +17,61 @@ CONTROLS: list[Control] = []
 REG = TargetKind.REGISTRY
 
 
-@control(
+flag_control(
     CONTROLS,
     id="ACR.AdminUserDisabled",
+    ref="ACR-001",
     title="The registry admin user is disabled",
     section="6.3",
+    mcsb=("IM-1",),
     severity=Severity.HIGH,
     target=REG,
     rationale="""The admin user is one shared username and password with push and pull rights, not tied to any
     person or workload; Entra ID identities and RBAC replace it.""",
-    remediation="az acr update -n <registry> --admin-enabled false",
+    remediation=Remediation(cli="az acr update -n <registry> --admin-enabled false"),
     references=(
         "https://learn.microsoft.com/azure/container-registry/container-registry-authentication#admin-account",
     ),
+    path="adminUserEnabled",
+    want=False,
+    passed="The admin user is disabled.",
+    failed="The admin user is enabled.",
+    evidence="adminUserEnabled",
 )
-def admin_user(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    on = r.flag(t.data, "adminUserEnabled")
-    return check(on is not True, "The admin user is disabled.", "The admin user is enabled.", adminUserEnabled=on)
 
-
-@control(
+flag_control(
     CONTROLS,
     id="ACR.AnonymousPullDisabled",
+    ref="ACR-002",
     title="Anonymous pull is disabled",
     section="beyond",
     severity=Severity.MEDIUM,
     target=REG,
     rationale="""With anonymous pull, anyone who can reach the registry can download every image in it.""",
-    remediation="az acr update -n <registry> --anonymous-pull-enabled false",
+    remediation=Remediation(cli="az acr update -n <registry> --anonymous-pull-enabled false"),
     references=("https://learn.microsoft.com/azure/container-registry/anonymous-pull-access",),
+    path="anonymousPullEnabled",
+    want=False,
+    passed="Anonymous pull is disabled.",
+    failed="Anonymous pull is enabled.",
+    evidence="anonymousPullEnabled",
 )
-def anonymous_pull(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    on = r.flag(t.data, "anonymousPullEnabled")
-    return check(on is not True, "Anonymous pull is disabled.", "Anonymous pull is enabled.", anonymousPullEnabled=on)
 
 
 @control(
     CONTROLS,
     id="ACR.PublicNetworkAccessDisabled",
+    ref="ACR-003",
     title="The registry is not reachable from public networks",
     section="6.4",
+    mcsb=("NS-2",),
     severity=Severity.HIGH,
     target=REG,
     rationale="""With public network access disabled the registry is reachable only through private endpoints.""",
-    remediation="az acr update -n <registry> --public-network-enabled false",
+    remediation=Remediation(
+        cli="az acr update -n <registry> --public-network-enabled false",
+        bicep=bicep(REG, {"publicNetworkAccess": "Disabled"}),
+    ),
     references=("https://learn.microsoft.com/azure/container-registry/container-registry-private-link",),
 )
 def public_network(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -79,13 +90,17 @@ def public_network(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="ACR.PrivateEndpoint",
+    ref="ACR-004",
     title="The registry has an approved private endpoint",
     section="6.4",
+    mcsb=("NS-2",),
     severity=Severity.HIGH,
     target=REG,
     rationale="""An approved private endpoint gives clusters a private path to the registry; pending or rejected
     connections carry no traffic.""",
-    remediation="az network private-endpoint create -g <rg> -n <pe> --vnet-name <vnet> --subnet <subnet> --private-connection-resource-id <registry-id> --group-id registry --connection-name <name>",
+    remediation=Remediation(
+        cli="az network private-endpoint create -g <rg> -n <pe> --vnet-name <vnet> --subnet <subnet> --private-connection-resource-id <registry-id> --group-id registry --connection-name <name>"
+    ),
     references=("https://learn.microsoft.com/azure/container-registry/container-registry-private-link",),
 )
 def private_endpoint(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -109,12 +124,17 @@ def private_endpoint(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="ACR.PremiumSku",
+    ref="ACR-005",
     title="The registry is Premium (needed for private link)",
     section="6.4",
+    mcsb=("NS-2",),
     severity=Severity.LOW,
     target=REG,
     rationale="""Private endpoints, network rules and other isolation features need the Premium SKU.""",
-    remediation="az acr update -n <registry> --sku Premium",
+    remediation=Remediation(
+        cli="az acr update -n <registry> --sku Premium",
+        bicep=bicep(REG, {"sku.name": "Premium"}),
+    ),
     references=("https://learn.microsoft.com/azure/container-registry/container-registry-skus",),
 )
 def premium(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -127,13 +147,17 @@ def premium(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="ACR.ImageScanning",
+    ref="ACR-006",
     title="Images in the registry are scanned for vulnerabilities",
     section="6.1",
+    cis=("5.1.1",),
     severity=Severity.HIGH,
     target=REG,
     rationale="""Defender for Containers scans pushed and pulled images for vulnerabilities; the plan must be on
     for the registry's subscription with registry vulnerability assessment enabled.""",
-    remediation="az security pricing create -n Containers --tier Standard --extensions name=ContainerRegistriesVulnerabilityAssessments isEnabled=True",
+    remediation=Remediation(
+        cli="az security pricing create -n Containers --tier Standard --extensions name=ContainerRegistriesVulnerabilityAssessments isEnabled=True"
+    ),
     references=("https://learn.microsoft.com/azure/defender-for-cloud/agentless-vulnerability-assessment-azure",),
 )
 def image_scanning(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.baseline import control
+from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context
-from shared.baseline.model import Control, Verdict
-from shared.baseline.verdicts import check, failed, passed
+from shared.baseline.model import Control, Remediation, Verdict
+from shared.baseline.verdicts import failed, passed
 from shared.core.documents import Doc
-from shared.core.model import Severity
+from shared.core.model import Severity, TargetKind
 
 CONTROLS: list[Control] = []
 DOC_ENTRA = "https://learn.microsoft.com/azure/aks/enable-authentication-microsoft-entra-id"
@@ -20,13 +20,19 @@ DOC_ENTRA = "https://learn.microsoft.com/azure/aks/enable-authentication-microso
 @control(
     CONTROLS,
     id="AKS.EntraIDIntegration",
+    ref="AKS-004",
     title="Cluster authentication uses managed Microsoft Entra ID integration",
     section="2.2",
+    cis=("5.5.1",),
+    mcsb=("IM-1",),
     severity=Severity.HIGH,
     rationale="""With managed Entra ID integration, people sign in to the cluster with their corporate identity,
     conditional access and MFA; access is removed when they leave. The legacy integration (client and server
     app registrations) is deprecated.""",
-    remediation="az aks update -g <rg> -n <cluster> --enable-aad --aad-admin-group-object-ids <group-id>",
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --enable-aad --aad-admin-group-object-ids <group-id>",
+        bicep=bicep(TargetKind.CLUSTER, {"aadProfile.managed": True, "aadProfile.adminGroupObjectIDs": ["<group-id>"]}),
+    ),
     references=(DOC_ENTRA, "https://learn.microsoft.com/azure/aks/concepts-identity"),
 )
 def entra_id(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -45,73 +51,77 @@ def entra_id(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     return failed("aadProfile is present but managed integration is not enabled.", managed=managed)
 
 
-@control(
+flag_control(
     CONTROLS,
     id="AKS.KubernetesRBAC",
+    ref="AKS-005",
     title="Kubernetes RBAC is enabled",
     section="2.2",
+    mcsb=("PA-7",),
     severity=Severity.HIGH,
     rationale="""Without Kubernetes RBAC every authenticated identity is effectively a cluster administrator.""",
-    remediation="Kubernetes RBAC cannot be enabled on an existing cluster: re-create it (RBAC is the default).",
+    remediation=Remediation(
+        note="Kubernetes RBAC cannot be enabled on an existing cluster: re-create it (RBAC is the default)."
+    ),
     references=("https://learn.microsoft.com/azure/aks/concepts-identity#kubernetes-rbac",),
+    path="enableRBAC",
+    want=True,
+    passed="Kubernetes RBAC is enabled.",
+    failed="Kubernetes RBAC is not enabled.",
+    evidence="enableRBAC",
 )
-def kubernetes_rbac(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    rbac = r.flag(t.data, "enableRBAC")
-    return check(rbac is True, "Kubernetes RBAC is enabled.", "Kubernetes RBAC is not enabled.", enableRBAC=rbac)
 
-
-@control(
+flag_control(
     CONTROLS,
     id="AKS.LocalAccountsDisabled",
+    ref="AKS-006",
     title="Local accounts are disabled",
     section="beyond",
     severity=Severity.HIGH,
     rationale="""Local accounts give a static cluster-admin credential (az aks get-credentials --admin) that
     bypasses Entra ID, conditional access and audit by identity.""",
-    remediation="az aks update -g <rg> -n <cluster> --disable-local-accounts",
+    remediation=Remediation(cli="az aks update -g <rg> -n <cluster> --disable-local-accounts"),
     references=("https://learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad",),
+    path="disableLocalAccounts",
+    want=True,
+    passed="Local accounts are disabled.",
+    failed="Local accounts are enabled: --admin credentials bypass Entra ID.",
+    evidence="disableLocalAccounts",
 )
-def local_accounts(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    disabled = r.flag(t.data, "disableLocalAccounts")
-    return check(
-        disabled is True,
-        "Local accounts are disabled.",
-        "Local accounts are enabled: --admin credentials bypass Entra ID.",
-        disableLocalAccounts=disabled,
-    )
 
-
-@control(
+flag_control(
     CONTROLS,
     id="AKS.AzureRBAC",
+    ref="AKS-007",
     title="Azure RBAC authorizes access to Kubernetes",
     section="beyond",
+    cis=("5.5.2",),
     severity=Severity.LOW,
     rationale="""Azure RBAC for Kubernetes authorization manages cluster permissions as Azure role assignments,
     reviewed and audited with everything else in Azure.""",
-    remediation="az aks update -g <rg> -n <cluster> --enable-azure-rbac",
+    remediation=Remediation(cli="az aks update -g <rg> -n <cluster> --enable-azure-rbac"),
     references=("https://learn.microsoft.com/azure/aks/manage-azure-rbac",),
+    path="aadProfile.enableAzureRBAC",
+    want=True,
+    passed="Azure RBAC for Kubernetes authorization is enabled.",
+    failed="Azure RBAC for Kubernetes authorization is not enabled.",
+    evidence="enableAzureRBAC",
 )
-def azure_rbac(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    enabled = r.flag(t.data, "aadProfile.enableAzureRBAC")
-    return check(
-        enabled is True,
-        "Azure RBAC for Kubernetes authorization is enabled.",
-        "Azure RBAC for Kubernetes authorization is not enabled.",
-        enableAzureRBAC=enabled,
-    )
 
 
 @control(
     CONTROLS,
     id="AKS.UserAssignedIdentity",
+    ref="AKS-008",
     title="The cluster runs with a user-assigned managed identity",
     section="2.2",
     severity=Severity.LOW,
     rationale="""A user-assigned identity survives re-creation of the cluster and can be granted access before
     the cluster exists; a system-assigned identity is lost with the cluster, and a service principal has a
     secret that must be rotated.""",
-    remediation="az aks update -g <rg> -n <cluster> --enable-managed-identity --assign-identity <identity-resource-id>",
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --enable-managed-identity --assign-identity <identity-resource-id>"
+    ),
     references=("https://learn.microsoft.com/azure/aks/use-managed-identity",),
 )
 def user_assigned_identity(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:

@@ -6,13 +6,13 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from shared.baseline import control
+from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context
-from shared.baseline.model import Control, Verdict
+from shared.baseline.model import Control, Remediation, Verdict
 from shared.baseline.verdicts import check, failed, not_applicable, passed
 from shared.core.documents import Doc
-from shared.core.model import Severity
+from shared.core.model import Severity, TargetKind
 
 CONTROLS: list[Control] = []
 DOC_PRIVATE = "https://learn.microsoft.com/azure/aks/private-clusters"
@@ -23,27 +23,28 @@ def is_private(doc: Doc) -> bool:
     return r.flag(doc.data, "apiServerAccessProfile.enablePrivateCluster") is True
 
 
-@control(
+flag_control(
     CONTROLS,
     id="AKS.PrivateCluster",
+    ref="AKS-001",
     title="API server is reachable only on a private endpoint",
     section="2.1",
+    cis=("5.4.1", "5.4.2"),
     severity=Severity.MEDIUM,
     rationale="""A private cluster keeps the Kubernetes API server off the internet: its address is a private
     IP in the cluster's virtual network, so credentials alone are not enough to reach it.""",
-    remediation="""Create the cluster as a private cluster (or enable API Server VNet Integration and then make it private):
-az aks update -g <rg> -n <cluster> --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet-id>
+    remediation=Remediation(
+        note="Create the cluster as a private cluster (or enable API Server VNet Integration and then make it private):",
+        cli="""az aks update -g <rg> -n <cluster> --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet-id>
 az aks update -g <rg> -n <cluster> --enable-private-cluster""",
+    ),
     references=(DOC_PRIVATE, "https://learn.microsoft.com/azure/aks/api-server-vnet-integration"),
+    path="apiServerAccessProfile.enablePrivateCluster",
+    want=True,
+    passed="The API server is private.",
+    failed="The API server has a public endpoint (enablePrivateCluster is not true).",
+    evidence="enablePrivateCluster",
 )
-def private_cluster(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    private = r.flag(t.data, "apiServerAccessProfile.enablePrivateCluster")
-    return check(
-        private is True,
-        "The API server is private.",
-        "The API server has a public endpoint (enablePrivateCluster is not true).",
-        enablePrivateCluster=private,
-    )
 
 
 def _open_to_all(cidr: str) -> bool:
@@ -56,13 +57,19 @@ def _open_to_all(cidr: str) -> bool:
 @control(
     CONTROLS,
     id="AKS.AuthorizedIPRanges",
+    ref="AKS-002",
     title="A public API server accepts only authorized IP ranges",
     section="2.1",
+    cis=("5.4.1",),
+    mcsb=("NS-2",),
     severity=Severity.HIGH,
     rationale="""When the API server is public, authorized IP ranges limit who can even attempt to authenticate.
     An empty list, or a range such as 0.0.0.0/0, leaves it open to the whole internet.""",
-    remediation="""Limit the API server to your egress ranges:
-az aks update -g <rg> -n <cluster> --api-server-authorized-ip-ranges <cidr1>,<cidr2>""",
+    remediation=Remediation(
+        note="Limit the API server to your egress ranges:",
+        cli="az aks update -g <rg> -n <cluster> --api-server-authorized-ip-ranges <cidr1>,<cidr2>",
+        bicep=bicep(TargetKind.CLUSTER, {"apiServerAccessProfile.authorizedIPRanges": ["<cidr1>", "<cidr2>"]}),
+    ),
     references=(DOC_AUTH_IPS,),
 )
 def authorized_ip_ranges(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -86,12 +93,17 @@ def authorized_ip_ranges(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.PrivateClusterNoPublicFQDN",
+    ref="AKS-003",
     title="A private cluster publishes no public FQDN",
     section="beyond",
+    cis=("5.4.2",),
     severity=Severity.LOW,
     rationale="""A private cluster can still publish a public DNS name that resolves to its private address;
     this reveals the endpoint and the cluster's existence to anyone.""",
-    remediation="az aks update -g <rg> -n <cluster> --disable-public-fqdn",
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --disable-public-fqdn",
+        bicep=bicep(TargetKind.CLUSTER, {"apiServerAccessProfile.enablePrivateClusterPublicFQDN": False}),
+    ),
     references=(DOC_PRIVATE,),
 )
 def private_cluster_no_public_fqdn(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:

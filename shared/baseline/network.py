@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.baseline import control, nsg
+from shared.baseline import bicep, control, flag_control, nsg
 from shared.baseline import read as r
 from shared.baseline.context import Context
 from shared.baseline.master import is_private
-from shared.baseline.model import Control, Parameter, Verdict
-from shared.baseline.pools import every_pool
+from shared.baseline.model import Control, Parameter, Remediation, Verdict
 from shared.baseline.verdicts import check, failed, not_applicable, passed, unknown
 from shared.core import ids
 from shared.core.documents import Doc
-from shared.core.model import Severity
+from shared.core.model import Severity, TargetKind
 from shared.core.resource_types import T_LB, T_PIP
 
 CONTROLS: list[Control] = []
@@ -28,6 +27,7 @@ OUTBOUND_TYPES = (
 @control(
     CONTROLS,
     id="AKS.NodeSubnetNSG",
+    ref="AKS-023",
     title="NSGs on node subnets do not break cluster traffic",
     section="3.1",
     severity=Severity.LOW,
@@ -35,8 +35,10 @@ OUTBOUND_TYPES = (
     them), and the real risk is an NSG that blocks traffic the cluster needs: node-to-node and pod traffic,
     load balancer probes, and TCP 443 to the API server and registries. Mode `forbid` applies the seed's
     wording literally.""",
-    remediation="""Allow VirtualNetwork and AzureLoadBalancer inbound and TCP 443 outbound on the node subnet NSG:
-az network nsg rule create -g <rg> --nsg-name <nsg> -n AllowAksEgress443 --priority 100 --direction Outbound --access Allow --protocol Tcp --destination-address-prefixes AzureCloud --destination-port-ranges 443""",
+    remediation=Remediation(
+        note="Allow VirtualNetwork and AzureLoadBalancer inbound and TCP 443 outbound on the node subnet NSG:",
+        cli="az network nsg rule create -g <rg> --nsg-name <nsg> -n AllowAksEgress443 --priority 100 --direction Outbound --access Allow --protocol Tcp --destination-address-prefixes AzureCloud --destination-port-ranges 443",
+    ),
     references=(
         "https://learn.microsoft.com/azure/aks/concepts-network-cni-overview",
         "https://learn.microsoft.com/azure/aks/concepts-security#network-security",
@@ -90,12 +92,17 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.NetworkPolicy",
+    ref="AKS-024",
     title="A network policy engine is enabled",
     section="3.2",
+    cis=("5.4.4",),
     severity=Severity.HIGH,
     rationale="""Without a network policy engine every pod can reach every other pod; NetworkPolicy objects are
     silently ignored. Azure, Calico and Cilium enforce them; the string "none" does not.""",
-    remediation="az aks update -g <rg> -n <cluster> --network-policy cilium  # or azure / calico, per your network plugin",
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --network-policy cilium  # or azure / calico, per your network plugin",
+        bicep=bicep(TargetKind.CLUSTER, {"networkProfile.networkPolicy": "cilium"}),
+    ),
     references=("https://learn.microsoft.com/azure/aks/use-network-policies",),
 )
 def network_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -109,38 +116,41 @@ def network_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     )
 
 
-@control(
+flag_control(
     CONTROLS,
     id="AKS.NoNodePublicIP",
+    ref="AKS-025",
     title="Nodes have no public IP addresses",
     section="3.3",
     severity=Severity.HIGH,
     rationale="""A node with a public IP is reachable from the internet directly, bypassing load balancers,
     firewalls and ingress controls.""",
-    remediation="Node public IPs are set per pool at creation: re-create the pool without --enable-node-public-ip.",
+    remediation=Remediation(
+        note="Node public IPs are set per pool at creation: re-create the pool without --enable-node-public-ip."
+    ),
     references=("https://learn.microsoft.com/azure/aks/use-node-public-ips",),
+    path="enableNodePublicIP",
+    pools=True,
+    want=False,
+    passed="No pool gives its nodes public IPs.",
+    failed="Pools with node public IPs: {pools}.",
+    evidence="enableNodePublicIP",
 )
-def no_node_public_ip(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    return every_pool(
-        ctx,
-        lambda pool: r.flag(pool.data, "enableNodePublicIP") is not True,
-        "No pool gives its nodes public IPs.",
-        "Pools with node public IPs: {pools}.",
-        lambda pool: r.flag(pool.data, "enableNodePublicIP"),
-        "enableNodePublicIP",
-    )
 
 
 @control(
     CONTROLS,
     id="AKS.NoPublicLoadBalancerServices",
+    ref="AKS-026",
     title="No Kubernetes service is exposed on a public load balancer IP",
     section="3.3",
     severity=Severity.MEDIUM,
     rationale="""A Service of type LoadBalancer without the internal annotation gets a public IP on the
     cluster's "kubernetes" load balancer, bypassing the WAF the seed requires in front of ingress.""",
-    remediation="""Annotate services with service.beta.kubernetes.io/azure-load-balancer-internal: "true" and publish them through an ingress behind a WAF. List them with:
-az network lb rule list -g <node-resource-group> --lb-name kubernetes -o table""",
+    remediation=Remediation(
+        note="""Annotate services with service.beta.kubernetes.io/azure-load-balancer-internal: "true" and publish them through an ingress behind a WAF. List them with:""",
+        cli="az network lb rule list -g <node-resource-group> --lb-name kubernetes -o table",
+    ),
     references=(
         "https://learn.microsoft.com/azure/aks/internal-lb",
         "https://learn.microsoft.com/azure/aks/load-balancer-standard",
@@ -201,12 +211,15 @@ def no_public_lb_services(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict
 @control(
     CONTROLS,
     id="AKS.ManagedIngress",
+    ref="AKS-027",
     title="Ingress goes through a managed ingress (Application Gateway or app routing)",
     section="3.3",
     severity=Severity.INFORMATIONAL,
     rationale="""The seed wants ingress behind a WAF; the Application Gateway ingress controller and the
     managed app routing add-on are the ingress paths ARM can see.""",
-    remediation="az aks enable-addons -g <rg> -n <cluster> -a ingress-appgw --appgw-id <application-gateway-id>",
+    remediation=Remediation(
+        cli="az aks enable-addons -g <rg> -n <cluster> -a ingress-appgw --appgw-id <application-gateway-id>"
+    ),
     references=("https://learn.microsoft.com/azure/application-gateway/ingress-controller-overview",),
 )
 def managed_ingress(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -222,38 +235,40 @@ def managed_ingress(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     )
 
 
-@control(
+flag_control(
     CONTROLS,
     id="AKS.HttpApplicationRoutingDisabled",
+    ref="AKS-028",
     title="The HTTP application routing add-on is off",
     section="beyond",
     severity=Severity.MEDIUM,
     rationale="""HTTP application routing publishes services on public DNS without TLS and is not meant for
     production; it is retired in favour of app routing.""",
-    remediation="az aks disable-addons -g <rg> -n <cluster> -a http_application_routing",
+    remediation=Remediation(cli="az aks disable-addons -g <rg> -n <cluster> -a http_application_routing"),
     references=("https://learn.microsoft.com/azure/aks/http-application-routing",),
+    path="httpApplicationRouting",
+    addon=True,
+    want=False,
+    passed="HTTP application routing is off.",
+    failed="The HTTP application routing add-on is enabled.",
+    evidence="httpApplicationRouting",
 )
-def http_app_routing(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    on = r.addon_enabled(t.data, "httpApplicationRouting")
-    return check(
-        not on,
-        "HTTP application routing is off.",
-        "The HTTP application routing add-on is enabled.",
-        httpApplicationRouting=on,
-    )
 
 
 @control(
     CONTROLS,
     id="AKS.EgressThroughFirewall",
+    ref="AKS-029",
     title="Egress leaves through a firewall (userDefinedRouting)",
     section="3.4",
     severity=Severity.HIGH,
     rationale="""With outboundType userDefinedRouting and a default route to Azure Firewall, every connection
     the cluster makes to the internet is filtered and logged; a compromised pod cannot reach arbitrary hosts.""",
-    remediation="""Route 0.0.0.0/0 from the node subnets to the firewall, then switch the outbound type:
-az network route-table route create -g <rg> --route-table-name <rt> -n default --address-prefix 0.0.0.0/0 --next-hop-type VirtualAppliance --next-hop-ip-address <firewall-private-ip>
+    remediation=Remediation(
+        note="Route 0.0.0.0/0 from the node subnets to the firewall, then switch the outbound type:",
+        cli="""az network route-table route create -g <rg> --route-table-name <rt> -n default --address-prefix 0.0.0.0/0 --next-hop-type VirtualAppliance --next-hop-ip-address <firewall-private-ip>
 az aks update -g <rg> -n <cluster> --outbound-type userDefinedRouting""",
+    ),
     references=(
         "https://learn.microsoft.com/azure/aks/limit-egress-traffic",
         "https://learn.microsoft.com/azure/aks/egress-outboundtype",
@@ -321,12 +336,16 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.PrivateClusterNoPublicEgress",
+    ref="AKS-030",
     title="A private cluster has no public egress IP",
     section="3.4",
     severity=Severity.HIGH,
     rationale="""A private cluster with outbound type loadBalancer or managedNATGateway still gets a public
     egress IP that Azure creates for it; egress should go through your firewall or NAT instead.""",
-    remediation="az aks update -g <rg> -n <cluster> --outbound-type userDefinedRouting",
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --outbound-type userDefinedRouting",
+        bicep=bicep(TargetKind.CLUSTER, {"networkProfile.outboundType": "userDefinedRouting"}),
+    ),
     references=("https://learn.microsoft.com/azure/aks/egress-outboundtype",),
 )
 def private_no_public_egress(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:

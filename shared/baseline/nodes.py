@@ -6,14 +6,15 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from shared.baseline import control
+from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context, Pool
-from shared.baseline.model import Control, Parameter, Verdict
+from shared.baseline.model import Control, Parameter, Remediation, Verdict
 from shared.baseline.pools import every_pool
 from shared.baseline.verdicts import check, failed, not_applicable, passed, unknown
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
+from shared.core.resource_types import T_PRICING
 from shared.core.versions import minor_of, minor_text
 
 CONTROLS: list[Control] = []
@@ -49,12 +50,16 @@ def _mode(pool: Pool) -> str:
 @control(
     CONTROLS,
     id="AKS.NodeOSUpgradeChannel",
+    ref="AKS-009",
     title="Node OS images are patched automatically",
     section="2.3",
     severity=Severity.MEDIUM,
     rationale="""AKS can roll out patched node images (NodeImage) or security patches (SecurityPatch) on its
     own, which replaces unattended upgrades plus kured reboots and keeps nodes current without manual work.""",
-    remediation="az aks update -g <rg> -n <cluster> --node-os-upgrade-channel NodeImage",
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --node-os-upgrade-channel NodeImage",
+        bicep=bicep(TargetKind.CLUSTER, {"autoUpgradeProfile.nodeOSUpgradeChannel": "NodeImage"}),
+    ),
     references=("https://learn.microsoft.com/azure/aks/auto-upgrade-node-os-image",),
 )
 def node_os_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -73,12 +78,16 @@ def node_os_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.AutoUpgradeChannel",
+    ref="AKS-010",
     title="The cluster follows an automatic upgrade channel",
     section="2.3",
     severity=Severity.LOW,
     rationale="""An auto-upgrade channel keeps the cluster on supported Kubernetes patches and minors without
     relying on someone remembering to upgrade.""",
-    remediation="az aks update -g <rg> -n <cluster> --auto-upgrade-channel stable",
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --auto-upgrade-channel stable",
+        bicep=bicep(TargetKind.CLUSTER, {"autoUpgradeProfile.upgradeChannel": "stable"}),
+    ),
     references=("https://learn.microsoft.com/azure/aks/auto-upgrade-cluster",),
 )
 def auto_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -94,13 +103,16 @@ def auto_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.SupportedKubernetesVersion",
+    ref="AKS-011",
     title="Control plane and every pool run a supported Kubernetes minor",
     section="2.3",
     severity=Severity.HIGH,
     rationale="""AKS supports the three newest GA minors (N-2), or an LTS minor on the Premium tier. Out of
     support, a cluster gets no security patches and no help from Microsoft.""",
-    remediation="""az aks get-upgrades -g <rg> -n <cluster> -o table
-az aks upgrade -g <rg> -n <cluster> --kubernetes-version <version>""",
+    remediation=Remediation(
+        cli="""az aks get-upgrades -g <rg> -n <cluster> -o table
+az aks upgrade -g <rg> -n <cluster> --kubernetes-version <version>"""
+    ),
     references=(
         "https://learn.microsoft.com/azure/aks/supported-kubernetes-versions",
         "https://learn.microsoft.com/azure/aks/long-term-support",
@@ -148,13 +160,16 @@ def supported_version(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.IsolatedVMSizes",
+    ref="AKS-012",
     title="Node pools use isolated VM sizes or dedicated hosts",
     section="2.3",
     severity=Severity.INFORMATIONAL,
     optional=True,
     rationale="""Isolated VM sizes (or Azure Dedicated Hosts) give a workload the whole physical host, for
     workloads whose compliance regime demands physical isolation.""",
-    remediation="az aks nodepool add -g <rg> --cluster-name <cluster> -n <pool> --node-vm-size <isolated-size>",
+    remediation=Remediation(
+        cli="az aks nodepool add -g <rg> --cluster-name <cluster> -n <pool> --node-vm-size <isolated-size>"
+    ),
     references=("https://learn.microsoft.com/azure/virtual-machines/isolation",),
     parameters=(Parameter("isolated_vm_sizes", ISOLATED_SIZES, "VM sizes that are isolated to one customer"),),
 )
@@ -176,13 +191,16 @@ CRITICAL_TAINT = "criticaladdonsonly=true:noschedule"
 @control(
     CONTROLS,
     id="AKS.SystemPoolIsolation",
+    ref="AKS-013",
     title="System pools are tainted and workloads run in user pools",
     section="2.3",
     severity=Severity.LOW,
     rationale="""Keeping application pods off the system pool (taint CriticalAddonsOnly=true:NoSchedule) protects
     CoreDNS, konnectivity and other critical add-ons from noisy or compromised workloads.""",
-    remediation="""az aks nodepool update -g <rg> --cluster-name <cluster> -n <system-pool> --node-taints CriticalAddonsOnly=true:NoSchedule
-az aks nodepool add -g <rg> --cluster-name <cluster> -n <user-pool> --mode User""",
+    remediation=Remediation(
+        cli="""az aks nodepool update -g <rg> --cluster-name <cluster> -n <system-pool> --node-taints CriticalAddonsOnly=true:NoSchedule
+az aks nodepool add -g <rg> --cluster-name <cluster> -n <user-pool> --mode User"""
+    ),
     references=("https://learn.microsoft.com/azure/aks/use-system-pools",),
 )
 def system_pool_isolation(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -216,13 +234,16 @@ def system_pool_isolation(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict
 @control(
     CONTROLS,
     id="AKS.DedicatedWorkloadPools",
+    ref="AKS-014",
     title="Workloads are separated across dedicated user pools",
     section="2.3",
     severity=Severity.INFORMATIONAL,
     optional=True,
     rationale="""Separate user pools with their own taints or labels let sensitive applications run on nodes
     that nothing else shares.""",
-    remediation="az aks nodepool add -g <rg> --cluster-name <cluster> -n <pool> --mode User --node-taints app=<name>:NoSchedule --labels app=<name>",
+    remediation=Remediation(
+        cli="az aks nodepool add -g <rg> --cluster-name <cluster> -n <pool> --mode User --node-taints app=<name>:NoSchedule --labels app=<name>"
+    ),
     references=("https://learn.microsoft.com/azure/aks/operator-best-practices-advanced-scheduler",),
 )
 def dedicated_pools(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -242,13 +263,20 @@ def dedicated_pools(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.SSHAccessDisabled",
+    ref="AKS-015",
     title="SSH to nodes is disabled",
     section="2.3",
     severity=Severity.LOW,
     optional=True,
     rationale="""Nodes are cattle: with SSH disabled, nobody can change a node by hand or use a leaked key to
     get a shell on it. Debug with kubectl debug node instead.""",
-    remediation="az aks nodepool update -g <rg> --cluster-name <cluster> -n <pool> --ssh-access disabled",
+    remediation=Remediation(
+        cli="az aks nodepool update -g <rg> --cluster-name <cluster> -n <pool> --ssh-access disabled",
+        bicep=bicep(
+            TargetKind.CLUSTER,
+            {"agentPoolProfiles[].name": "<pool>", "agentPoolProfiles[].securityProfile.sshAccess": "Disabled"},
+        ),
+    ),
     references=("https://learn.microsoft.com/azure/aks/manage-ssh-node-access",),
 )
 def ssh_disabled(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -277,13 +305,16 @@ def _assignment_scope(doc: Doc) -> str:
 @control(
     CONTROLS,
     id="AKS.AcrPullWithManagedIdentity",
+    ref="AKS-016",
     title="Images are pulled with the kubelet identity, from registries without admin user",
     section="2.3",
     severity=Severity.MEDIUM,
     rationale="""Pulling with the kubelet managed identity (AcrPull) needs no secret in the cluster; registries
     with the admin user enabled have a shared password that anyone holding it can use to push or pull.""",
-    remediation="""az aks update -g <rg> -n <cluster> --attach-acr <registry>
-az acr update -n <registry> --admin-enabled false""",
+    remediation=Remediation(
+        cli="""az aks update -g <rg> -n <cluster> --attach-acr <registry>
+az acr update -n <registry> --admin-enabled false"""
+    ),
     references=("https://learn.microsoft.com/azure/aks/cluster-container-registry-integration",),
     parameters=(
         Parameter(
@@ -326,12 +357,22 @@ def acr_pull(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.MonitoringEnabled",
+    ref="AKS-017",
     title="Container Insights or managed Prometheus collects cluster telemetry",
     section="2.3",
     severity=Severity.MEDIUM,
     rationale="""Without Container Insights or managed Prometheus there are no logs and metrics to detect an
     incident with, or to investigate one afterwards.""",
-    remediation="az aks enable-addons -g <rg> -n <cluster> -a monitoring --workspace-resource-id <workspace-id>",
+    remediation=Remediation(
+        cli="az aks enable-addons -g <rg> -n <cluster> -a monitoring --workspace-resource-id <workspace-id>",
+        bicep=bicep(
+            TargetKind.CLUSTER,
+            {
+                "addonProfiles.omsagent.enabled": True,
+                "addonProfiles.omsagent.config.logAnalyticsWorkspaceResourceID": "<workspace-id>",
+            },
+        ),
+    ),
     references=("https://learn.microsoft.com/azure/azure-monitor/containers/kubernetes-monitoring-enable",),
 )
 def monitoring(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -357,12 +398,17 @@ DESTINATIONS = ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId"
 @control(
     CONTROLS,
     id="AKS.ControlPlaneAuditLogs",
+    ref="AKS-018",
     title="Kubernetes audit logs are sent to a destination",
     section="beyond",
+    cis=("2.1.1",),
+    mcsb=("LT-3",),
     severity=Severity.MEDIUM,
     rationale="""The kube-audit logs record who did what through the API server; without a diagnostic setting
     they are not kept anywhere.""",
-    remediation='az monitor diagnostic-settings create --resource <cluster-id> -n audit --workspace <workspace-id> --logs \'[{"category":"kube-audit-admin","enabled":true}]\'',
+    remediation=Remediation(
+        cli='az monitor diagnostic-settings create --resource <cluster-id> -n audit --workspace <workspace-id> --logs \'[{"category":"kube-audit-admin","enabled":true}]\''
+    ),
     references=("https://learn.microsoft.com/azure/aks/monitor-aks#aks-control-planeresource-logs",),
 )
 def audit_logs(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -391,25 +437,24 @@ def audit_logs(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     )
 
 
-@control(
+flag_control(
     CONTROLS,
     id="AKS.DefenderSensor",
+    ref="AKS-019",
     title="The Defender for Containers sensor runs in the cluster",
     section="2.3",
+    mcsb=("LT-1", "LT-2"),
     severity=Severity.HIGH,
     rationale="""The Defender sensor watches runtime behaviour on the nodes (crypto miners, reverse shells,
     privilege escalation) and raises security alerts.""",
-    remediation="az aks update -g <rg> -n <cluster> --enable-defender",
+    remediation=Remediation(cli="az aks update -g <rg> -n <cluster> --enable-defender"),
     references=("https://learn.microsoft.com/azure/defender-for-cloud/defender-for-containers-enable",),
+    path="securityProfile.defender.securityMonitoring.enabled",
+    want=True,
+    passed="The Defender sensor is enabled.",
+    failed="The Defender sensor is not enabled (securityProfile.defender.securityMonitoring).",
+    evidence="securityMonitoring",
 )
-def defender_sensor(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    enabled = r.flag(t.data, "securityProfile.defender.securityMonitoring.enabled")
-    return check(
-        enabled is True,
-        "The Defender sensor is enabled.",
-        "The Defender sensor is not enabled (securityProfile.defender.securityMonitoring).",
-        securityMonitoring=enabled,
-    )
 
 
 def _tier(doc: Doc | None) -> str | None:
@@ -419,13 +464,18 @@ def _tier(doc: Doc | None) -> str | None:
 @control(
     CONTROLS,
     id="SUB.DefenderForContainers",
+    ref="SUB-001",
     title="Defender for Containers is on for the subscription",
     section="2.3",
+    mcsb=("LT-1", "LT-2", "IR-3", "IR-5"),
     severity=Severity.HIGH,
     target=TargetKind.SUBSCRIPTION,
     rationale="""The Defender for Containers plan provides image vulnerability assessment, runtime threat
     detection and posture findings for every cluster and registry of the subscription.""",
-    remediation="az security pricing create -n Containers --tier Standard",
+    remediation=Remediation(
+        cli="az security pricing create -n Containers --tier Standard",
+        bicep=bicep(TargetKind.SUBSCRIPTION, {"pricingTier": "Standard"}, T_PRICING, "Containers"),
+    ),
     references=("https://learn.microsoft.com/azure/defender-for-cloud/defender-for-containers-introduction",),
 )
 def defender_containers(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -450,13 +500,20 @@ def defender_containers(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="SUB.DefenderForServers",
+    ref="SUB-002",
     title="Defender for Servers is on for the subscription",
     section="2.3",
+    mcsb=("LT-1", "LT-2", "ES-1", "IR-3", "IR-5"),
     severity=Severity.MEDIUM,
     target=TargetKind.SUBSCRIPTION,
     rationale="""Defender for Servers protects the VMs of the node pools (vulnerability assessment, endpoint
     detection) beyond what the container sensor sees.""",
-    remediation="az security pricing create -n VirtualMachines --tier Standard --subplan P2",
+    remediation=Remediation(
+        cli="az security pricing create -n VirtualMachines --tier Standard --subplan P2",
+        bicep=bicep(
+            TargetKind.SUBSCRIPTION, {"pricingTier": "Standard", "subPlan": "P2"}, T_PRICING, "VirtualMachines"
+        ),
+    ),
     references=("https://learn.microsoft.com/azure/defender-for-cloud/tutorial-enable-servers-plan",),
 )
 def defender_servers(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -475,37 +532,53 @@ def defender_servers(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     )
 
 
-@control(
+flag_control(
     CONTROLS,
     id="AKS.EncryptionAtHost",
+    ref="AKS-020",
     title="Every pool encrypts at host",
     section="beyond",
+    mcsb=("DP-4",),
     severity=Severity.LOW,
     rationale="""Encryption at host encrypts temp disks and disk caches on the VM host, which server-side
     encryption of managed disks does not cover.""",
-    remediation="Encryption at host is set per pool at creation: az aks nodepool add -g <rg> --cluster-name <cluster> -n <pool> --enable-encryption-at-host",
+    remediation=Remediation(
+        note="Encryption at host is set per pool at creation:",
+        cli="az aks nodepool add -g <rg> --cluster-name <cluster> -n <pool> --enable-encryption-at-host",
+        inline=True,
+    ),
     references=("https://learn.microsoft.com/azure/aks/enable-host-encryption",),
+    path="enableEncryptionAtHost",
+    pools=True,
+    want=True,
+    passed="Every pool encrypts at host.",
+    failed="Pools without encryption at host: {pools}.",
+    evidence="enableEncryptionAtHost",
 )
-def encryption_at_host(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    return every_pool(
-        ctx,
-        lambda pool: r.flag(pool.data, "enableEncryptionAtHost") is True,
-        "Every pool encrypts at host.",
-        "Pools without encryption at host: {pools}.",
-        lambda pool: r.flag(pool.data, "enableEncryptionAtHost"),
-        "enableEncryptionAtHost",
-    )
 
 
 @control(
     CONTROLS,
     id="AKS.KmsEtcdEncryption",
+    ref="AKS-021",
     title="Kubernetes secrets in etcd are encrypted with a Key Vault key (KMS)",
     section="beyond",
+    cis=("5.3.1",),
     severity=Severity.LOW,
     rationale="""KMS encrypts Kubernetes secrets at rest with a key you control in Key Vault, so a copy of etcd
     alone does not reveal them, and revoking the key locks them.""",
-    remediation="az aks update -g <rg> -n <cluster> --enable-azure-keyvault-kms --azure-keyvault-kms-key-id <key-id> --azure-keyvault-kms-key-vault-network-access Private --azure-keyvault-kms-key-vault-resource-id <vault-id>",
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --enable-azure-keyvault-kms --azure-keyvault-kms-key-id <key-id> --azure-keyvault-kms-key-vault-network-access Private --azure-keyvault-kms-key-vault-resource-id <vault-id>",
+        bicep=bicep(
+            TargetKind.CLUSTER,
+            {
+                "securityProfile.azureKeyVaultKms.enabled": True,
+                "securityProfile.azureKeyVaultKms.keyId": "<key-id>",
+                "securityProfile.azureKeyVaultKms.keyVaultNetworkAccess": "Private",
+                "securityProfile.azureKeyVaultKms.keyVaultResourceId": "<vault-id>",
+            },
+        ),
+    ),
     references=("https://learn.microsoft.com/azure/aks/use-kms-etcd-encryption",),
 )
 def kms(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -523,12 +596,19 @@ def kms(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.ImageCleaner",
+    ref="AKS-022",
     title="Image Cleaner removes stale, vulnerable images from nodes",
     section="beyond",
     severity=Severity.LOW,
     rationale="""Unused images left on nodes keep vulnerable code around; Image Cleaner removes them on a
     schedule.""",
-    remediation="az aks update -g <rg> -n <cluster> --enable-image-cleaner --image-cleaner-interval-hours 48",
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --enable-image-cleaner --image-cleaner-interval-hours 48",
+        bicep=bicep(
+            TargetKind.CLUSTER,
+            {"securityProfile.imageCleaner.enabled": True, "securityProfile.imageCleaner.intervalHours": 48},
+        ),
+    ),
     references=("https://learn.microsoft.com/azure/aks/image-cleaner",),
 )
 def image_cleaner(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:

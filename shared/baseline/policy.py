@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.baseline import control
+from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context, PolicyAssignment
-from shared.baseline.model import Control, Verdict
+from shared.baseline.model import Control, Remediation, Verdict
 from shared.baseline.verdicts import check, failed, passed, unknown
 from shared.core.documents import Doc
-from shared.core.model import Severity
+from shared.core.model import Severity, TargetKind
 
 CONTROLS: list[Control] = []
 
@@ -77,32 +77,41 @@ def assigned(
     return passed(f"Assigned and enforced: {', '.join(definitions.values())}.", assignments=evidence)
 
 
-@control(
+flag_control(
     CONTROLS,
     id="AKS.AzurePolicyAddon",
+    ref="AKS-031",
     title="The Azure Policy add-on enforces policies inside the cluster",
     section="4.1",
+    mcsb=("PV-2",),
     severity=Severity.HIGH,
     rationale="""The Azure Policy add-on (Gatekeeper) is what enforces pod-level policies such as non-root
     containers, allowed images and namespaces; without it those assignments do nothing.""",
-    remediation="az aks enable-addons -g <rg> -n <cluster> -a azure-policy",
+    remediation=Remediation(cli="az aks enable-addons -g <rg> -n <cluster> -a azure-policy"),
     references=(POLICY_DOC,),
+    path="azurepolicy",
+    addon=True,
+    want=True,
+    passed="The Azure Policy add-on is enabled.",
+    failed="The Azure Policy add-on is not enabled.",
+    evidence="azurepolicy",
 )
-def policy_addon(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    on = _policy_addon(t)
-    return check(on, "The Azure Policy add-on is enabled.", "The Azure Policy add-on is not enabled.", azurepolicy=on)
 
 
 @control(
     CONTROLS,
     id="AKS.NonRootPolicy",
+    ref="AKS-032",
     title="Policy keeps containers from running as root or privileged",
     section="4.1",
+    mcsb=("PV-2",),
     severity=Severity.HIGH,
     rationale="""A container running as root, or privileged, is one kernel bug away from the node. Azure Policy
     (approved user and group ids with MustRunAsNonRoot, and no privileged containers) blocks them at
     admission.""",
-    remediation="""az policy assignment create -n k8s-restricted --scope <cluster-or-subscription-id> --policy-set-definition 42b8ef37-b724-4e24-bbc8-7a7708edfe00 --params '{"effect":{"value":"Deny"}}'""",
+    remediation=Remediation(
+        cli="""az policy assignment create -n k8s-restricted --scope <cluster-or-subscription-id> --policy-set-definition 42b8ef37-b724-4e24-bbc8-7a7708edfe00 --params '{"effect":{"value":"Deny"}}'"""
+    ),
     references=(
         "https://learn.microsoft.com/azure/aks/use-azure-policy",
         "https://learn.microsoft.com/azure/governance/policy/samples/built-in-initiatives#kubernetes",
@@ -120,12 +129,22 @@ def non_root_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.KeyVaultSecretsProvider",
+    ref="AKS-033",
     title="Secrets come from Key Vault through the Secrets Store CSI driver",
     section="4.2",
     severity=Severity.MEDIUM,
     rationale="""Secrets kept in Key Vault are access-controlled, audited and rotated centrally; the Secrets
     Store CSI driver mounts them into pods instead of storing them as Kubernetes secrets.""",
-    remediation="az aks enable-addons -g <rg> -n <cluster> -a azure-keyvault-secrets-provider --enable-secret-rotation",
+    remediation=Remediation(
+        cli="az aks enable-addons -g <rg> -n <cluster> -a azure-keyvault-secrets-provider --enable-secret-rotation",
+        bicep=bicep(
+            TargetKind.CLUSTER,
+            {
+                "addonProfiles.azureKeyvaultSecretsProvider.enabled": True,
+                "addonProfiles.azureKeyvaultSecretsProvider.config.enableSecretRotation": "true",
+            },
+        ),
+    ),
     references=("https://learn.microsoft.com/azure/aks/csi-secrets-store-driver",),
 )
 def keyvault_csi(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -141,12 +160,18 @@ def keyvault_csi(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.WorkloadIdentity",
+    ref="AKS-034",
     title="Workload identity is enabled",
     section="4.3",
     severity=Severity.MEDIUM,
     rationale="""Workload identity lets pods use Entra ID identities through federated tokens, with no secret in
     the cluster; it replaces the deprecated pod-managed identity.""",
-    remediation="az aks update -g <rg> -n <cluster> --enable-oidc-issuer --enable-workload-identity",
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --enable-oidc-issuer --enable-workload-identity",
+        bicep=bicep(
+            TargetKind.CLUSTER, {"oidcIssuerProfile.enabled": True, "securityProfile.workloadIdentity.enabled": True}
+        ),
+    ),
     references=("https://learn.microsoft.com/azure/aks/workload-identity-overview",),
 )
 def workload_identity(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -162,36 +187,38 @@ def workload_identity(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     )
 
 
-@control(
+flag_control(
     CONTROLS,
     id="AKS.NoPodIdentity",
+    ref="AKS-035",
     title="Deprecated pod-managed identity is off",
     section="4.3",
     severity=Severity.LOW,
     rationale="""Pod-managed identity (aad-pod-identity) is deprecated and intercepts IMDS traffic on every node;
     use workload identity.""",
-    remediation="az aks update -g <rg> -n <cluster> --disable-pod-identity",
+    remediation=Remediation(cli="az aks update -g <rg> -n <cluster> --disable-pod-identity"),
     references=("https://learn.microsoft.com/azure/aks/use-azure-ad-pod-identity",),
+    path="podIdentityProfile.enabled",
+    want=False,
+    passed="Pod-managed identity is not enabled.",
+    failed="Deprecated pod-managed identity is enabled.",
+    evidence="podIdentityProfile",
 )
-def no_pod_identity(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    on = r.flag(t.data, "podIdentityProfile.enabled")
-    return check(
-        on is not True,
-        "Pod-managed identity is not enabled.",
-        "Deprecated pod-managed identity is enabled.",
-        podIdentityProfile=on,
-    )
 
 
 @control(
     CONTROLS,
     id="AKS.DefaultNamespacePolicy",
+    ref="AKS-036",
     title="Policy keeps workloads out of the default namespace",
     section="4.4",
+    mcsb=("PV-2",),
     severity=Severity.LOW,
     rationale="""Workloads in their own namespaces get their own RBAC, quotas and network policies; the default
     namespace is where everything ends up unprotected.""",
-    remediation="az policy assignment create -n k8s-no-default-ns --scope <cluster-or-subscription-id> --policy 9f061a12-e40d-4183-a00e-171812443373",
+    remediation=Remediation(
+        cli="az policy assignment create -n k8s-no-default-ns --scope <cluster-or-subscription-id> --policy 9f061a12-e40d-4183-a00e-171812443373"
+    ),
     references=(POLICY_DOC,),
 )
 def default_namespace_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -205,12 +232,15 @@ def _kubernetes_or_unknown(category: str | None) -> bool:
 @control(
     CONTROLS,
     id="AKS.PolicyCompliance",
+    ref="AKS-037",
     title="No Kubernetes policy assigned to the cluster reports NonCompliant",
     section="beyond",
     severity=Severity.MEDIUM,
     rationale="""Policy compliance states are how facts from inside the cluster (a container running as root, a
     workload in the default namespace) reach the monitor without Kubernetes credentials.""",
-    remediation="az policy state list --resource <cluster-id> --filter \"complianceState eq 'NonCompliant'\" -o table",
+    remediation=Remediation(
+        cli="az policy state list --resource <cluster-id> --filter \"complianceState eq 'NonCompliant'\" -o table"
+    ),
     references=("https://learn.microsoft.com/azure/governance/policy/how-to/get-compliance-data",),
 )
 def policy_compliance(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -247,12 +277,15 @@ def policy_compliance(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.AuthorizedIPRangesPolicy",
+    ref="AKS-038",
     title="Policy audits authorized IP ranges on clusters",
     section="5.0",
     severity=Severity.LOW,
     rationale="""The seed's governance example: assigning "Authorized IP ranges should be defined on Kubernetes
     Services" keeps every new cluster in line, not only the ones someone checked.""",
-    remediation="az policy assignment create -n aks-authorized-ips --scope <subscription-id> --policy 0e246bcf-5f6f-4f87-bc6f-775d4712c7ea",
+    remediation=Remediation(
+        cli="az policy assignment create -n aks-authorized-ips --scope <subscription-id> --policy 0e246bcf-5f6f-4f87-bc6f-775d4712c7ea"
+    ),
     references=("https://learn.microsoft.com/azure/aks/policy-reference",),
 )
 def authorized_ips_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -271,12 +304,17 @@ def _has_image_regex(a: PolicyAssignment) -> bool:
 @control(
     CONTROLS,
     id="AKS.AllowedImagesPolicy",
+    ref="AKS-039",
     title="Policy admits only images from trusted registries",
     section="6.2",
+    cis=("5.1.4",),
+    mcsb=("PV-2",),
     severity=Severity.MEDIUM,
     rationale="""Restricting images to your own registries (with a non-empty allowedContainerImagesRegex) keeps
     unscanned images from public registries out of the cluster.""",
-    remediation="""az policy assignment create -n k8s-allowed-images --scope <cluster-or-subscription-id> --policy febd0533-8e55-448f-b837-bd0e06f16469 --params '{"allowedContainerImagesRegex":{"value":"^myregistry\\\\.azurecr\\\\.io/.+$"},"effect":{"value":"Deny"}}'""",
+    remediation=Remediation(
+        cli="""az policy assignment create -n k8s-allowed-images --scope <cluster-or-subscription-id> --policy febd0533-8e55-448f-b837-bd0e06f16469 --params '{"allowedContainerImagesRegex":{"value":"^myregistry\\\\.azurecr\\\\.io/.+$"},"effect":{"value":"Deny"}}'"""
+    ),
     references=(POLICY_DOC,),
 )
 def allowed_images_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
