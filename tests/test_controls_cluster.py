@@ -175,6 +175,13 @@ CASES_LIST = [
         reason=("legacy",),
         evidence=lambda ev: ev.get("legacy") is True,
     ),
+    Case(
+        "AKS.EntraIDIntegration",
+        "legacy-server-app-only",
+        FAIL,
+        props(aadProfile={"managed": False, "serverAppID": "1b2c3d4e-0000-4000-8000-000000000002"}),
+        reason=("legacy",),
+    ),
     Case("AKS.EntraIDIntegration", "absent", FAIL, props(aadProfile=REMOVE), reason=("aadProfile is absent",)),
     Case("AKS.EntraIDIntegration", "not-an-object", UNKNOWN, props(aadProfile="managed"), reason=("aadProfile",)),
     Case("AKS.KubernetesRBAC", "enabled", PASS, reason=("enabled",)),
@@ -311,6 +318,17 @@ CASES_LIST = [
         FAIL,
         lambda: cluster(pools={"apps": {"orchestratorVersion": "1.33", "currentOrchestratorVersion": "1.33.5"}}),
         reason=("pool apps 1.33.5",),
+    ),
+    Case(
+        "AKS.SupportedKubernetesVersion",
+        "requested-versions-only",
+        PASS,
+        lambda: cluster(
+            properties={"currentKubernetesVersion": REMOVE},
+            pools={n: {"currentOrchestratorVersion": REMOVE} for n in ("system", "apps", "batch")},
+        ),
+        reason=("within the supported window",),
+        evidence=lambda ev: ev["versions"]["controlPlane"] == "1.36",
     ),
     Case(
         "AKS.SupportedKubernetesVersion",

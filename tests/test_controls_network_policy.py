@@ -88,6 +88,24 @@ def all_but(name: str) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
     return without(f"policyAssignments/{name}")
 
 
+CUSTOM_SET_ID = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/policySetDefinitions/contoso-k8s"
+
+
+def custom_initiative(*definitions: str) -> dict[str, Any]:
+    """A custom initiative (policy set definition) in the input, with these built-in definitions."""
+    return {
+        "id": CUSTOM_SET_ID,
+        "name": "contoso-k8s",
+        "type": "Microsoft.Authorization/policySetDefinitions",
+        "properties": {
+            "policyType": "Custom",
+            "policyDefinitions": [
+                {"policyDefinitionId": f"/providers/Microsoft.Authorization/policyDefinitions/{d}"} for d in definitions
+            ],
+        },
+    }
+
+
 def hardened_except(name: str, **change: Any) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
     """The hardened context with the assignment ``name`` rebuilt with ``change``."""
 
@@ -618,6 +636,17 @@ CASES_LIST = [
     Case("AKS.DefaultNamespacePolicy", "assigned", PASS, reason=("default namespace",)),
     Case(
         "AKS.DefaultNamespacePolicy",
+        "custom-initiative",
+        PASS,
+        context=lambda doc: [
+            *all_but("no-default-namespace")(doc),
+            custom_initiative(NO_DEFAULT_NAMESPACE),
+            policy_assignment(SUBSCRIPTION_SCOPE, CUSTOM_SET_ID, name="contoso"),
+        ],
+        reason=("default namespace",),
+    ),
+    Case(
+        "AKS.DefaultNamespacePolicy",
         "not-assigned",
         FAIL,
         context=all_but("no-default-namespace"),
@@ -1007,20 +1036,12 @@ def test_restricted_initiative_satisfies_non_root_policy(shape: Callable[..., di
 
 
 def test_custom_initiative_from_the_input_counts(shape: Callable[..., dict[str, Any]]) -> None:
-    set_id = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/policySetDefinitions/contoso-k8s"
-    custom = {
-        "id": set_id,
-        "name": "contoso-k8s",
-        "type": "Microsoft.Authorization/policySetDefinitions",
-        "properties": {
-            "policyType": "Custom",
-            "policyDefinitions": [
-                {"policyDefinitionId": f"/providers/Microsoft.Authorization/policyDefinitions/{NO_DEFAULT_NAMESPACE}"}
-            ],
-        },
-    }
     c = cluster()
-    docs = [*all_but("no-default-namespace")(c), custom, policy_assignment(SUBSCRIPTION_SCOPE, set_id, name="contoso")]
+    docs = [
+        *all_but("no-default-namespace")(c),
+        custom_initiative(NO_DEFAULT_NAMESPACE),
+        policy_assignment(SUBSCRIPTION_SCOPE, CUSTOM_SET_ID, name="contoso"),
+    ]
     assert _judge(c, docs, "AKS.DefaultNamespacePolicy", shape).Status == PASS
 
 

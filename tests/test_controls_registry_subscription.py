@@ -130,6 +130,13 @@ CASES_LIST = [
     acr("ACR.PrivateEndpoint", "none", FAIL, reg(privateEndpointConnections=[]), reason=("No approved",)),
     acr(
         "ACR.PrivateEndpoint",
+        "unnamed-connection",
+        PASS,
+        reg(privateEndpointConnections=[{k: v for k, v in pe_connection(name="pe-by-id").items() if k != "name"}]),
+        reason=("pe-by-id",),
+    ),
+    acr(
+        "ACR.PrivateEndpoint",
         "one-of-two-approved",
         PASS,
         reg(privateEndpointConnections=[pe_connection("Pending", "pe-a"), pe_connection("approved", "pe-b")]),

@@ -86,10 +86,6 @@ def control(
 
 # --- one-flag controls -----------------------------------------------------------------------
 
-# What ``Context.pools`` reads to list the pools: a control over pools reads these too.
-POOL_READS: tuple[str, ...] = ("agentPoolProfiles",)
-POOL_PATHS: tuple[str, ...] = ("name",)
-
 
 def flag_control(
     into: list[Control],
@@ -118,7 +114,7 @@ def flag_control(
     """
     # Imported here: the context module imports this package's read module.
     from shared.baseline import read as r
-    from shared.baseline.pools import every_pool
+    from shared.baseline.pools import LISTED, every_pool, reading
     from shared.baseline.verdicts import check
 
     spec = FlagSpec(path, want, "pools" if pools else "addon" if addon else "target")
@@ -142,8 +138,8 @@ def flag_control(
                 ctx, lambda pool: good(value_of(pool.data)), passed, failed, lambda pool: value_of(pool.data), evidence
             )
 
-        reads: tuple[str, ...] = POOL_READS
-        related = {resource_types.T_AGENT_POOL: (*POOL_PATHS, path)}
+        reads: tuple[str, ...] = LISTED
+        related = reading(path)
     else:
 
         def judge(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:

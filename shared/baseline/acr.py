@@ -12,9 +12,12 @@ from shared.baseline.model import Control, Remediation, Verdict
 from shared.baseline.verdicts import check, failed, passed, unknown
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
+from shared.core.resource_types import T_PRICING
 
 CONTROLS: list[Control] = []
 REG = TargetKind.REGISTRY
+# Connections as child resources (a sweep lists them so); the registry document embeds them too.
+PE_CONNECTIONS = "microsoft.containerregistry/registries/privateendpointconnections"
 
 
 flag_control(
@@ -73,6 +76,7 @@ flag_control(
         bicep=bicep(REG, {"publicNetworkAccess": "Disabled"}),
     ),
     references=("https://learn.microsoft.com/azure/container-registry/container-registry-private-link",),
+    reads=("networkRuleSet.defaultAction", "publicNetworkAccess"),
 )
 def public_network(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     access = r.text(t.data, "publicNetworkAccess")
@@ -102,12 +106,18 @@ def public_network(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         cli="az network private-endpoint create -g <rg> -n <pe> --vnet-name <vnet> --subnet <subnet> --private-connection-resource-id <registry-id> --group-id registry --connection-name <name>"
     ),
     references=("https://learn.microsoft.com/azure/container-registry/container-registry-private-link",),
+    reads=(
+        "privateEndpointConnections[].id",
+        "privateEndpointConnections[].name",
+        "privateEndpointConnections[].privateLinkServiceConnectionState.status",
+    ),
+    related={
+        PE_CONNECTIONS: ("name", "privateLinkServiceConnectionState.status"),
+    },
 )
 def private_endpoint(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     embedded = r.items(t.data, "privateEndpointConnections")
-    children = [
-        c.data for c in ctx.estate.children(t.id, "microsoft.containerregistry/registries/privateendpointconnections")
-    ]
+    children = [c.data for c in ctx.estate.children(t.id, PE_CONNECTIONS)]
     states: dict[str, str | None] = {}
     for conn in embedded + children:
         name = r.text(conn, "name") or (r.text(conn, "id") or "?").rsplit("/", 1)[-1]
@@ -136,6 +146,7 @@ def private_endpoint(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         bicep=bicep(REG, {"sku.name": "Premium"}),
     ),
     references=("https://learn.microsoft.com/azure/container-registry/container-registry-skus",),
+    reads=("sku.name",),
 )
 def premium(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     sku = r.text(t.data, "sku.name")
@@ -159,6 +170,9 @@ def premium(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         cli="az security pricing create -n Containers --tier Standard --extensions name=ContainerRegistriesVulnerabilityAssessments isEnabled=True"
     ),
     references=("https://learn.microsoft.com/azure/defender-for-cloud/agentless-vulnerability-assessment-azure",),
+    related={
+        T_PRICING: ("extensions[].isEnabled", "extensions[].name", "pricingTier"),
+    },
 )
 def image_scanning(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     pricing = ctx.pricing("Containers")

@@ -34,6 +34,7 @@ DOC_ENTRA = "https://learn.microsoft.com/azure/aks/enable-authentication-microso
         bicep=bicep(TargetKind.CLUSTER, {"aadProfile.managed": True, "aadProfile.adminGroupObjectIDs": ["<group-id>"]}),
     ),
     references=(DOC_ENTRA, "https://learn.microsoft.com/azure/aks/concepts-identity"),
+    reads=("aadProfile.clientAppID", "aadProfile.managed", "aadProfile.serverAppID"),
 )
 def entra_id(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     aad = r.mapping(t.data, "aadProfile")
@@ -123,6 +124,7 @@ flag_control(
         cli="az aks update -g <rg> -n <cluster> --enable-managed-identity --assign-identity <identity-resource-id>"
     ),
     references=("https://learn.microsoft.com/azure/aks/use-managed-identity",),
+    reads=("identity.type", "identity.userAssignedIdentities", "servicePrincipalProfile.clientId"),
 )
 def user_assigned_identity(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     kind = r.text(t.data, "identity.type")

@@ -71,6 +71,7 @@ def _open_to_all(cidr: str) -> bool:
         bicep=bicep(TargetKind.CLUSTER, {"apiServerAccessProfile.authorizedIPRanges": ["<cidr1>", "<cidr2>"]}),
     ),
     references=(DOC_AUTH_IPS,),
+    reads=("apiServerAccessProfile.authorizedIPRanges", "apiServerAccessProfile.enablePrivateCluster"),
 )
 def authorized_ip_ranges(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     if is_private(t):
@@ -105,6 +106,7 @@ def authorized_ip_ranges(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         bicep=bicep(TargetKind.CLUSTER, {"apiServerAccessProfile.enablePrivateClusterPublicFQDN": False}),
     ),
     references=(DOC_PRIVATE,),
+    reads=("apiServerAccessProfile.enablePrivateCluster", "apiServerAccessProfile.enablePrivateClusterPublicFQDN"),
 )
 def private_cluster_no_public_fqdn(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     if not is_private(t):

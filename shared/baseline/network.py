@@ -10,11 +10,12 @@ from shared.baseline import read as r
 from shared.baseline.context import Context
 from shared.baseline.master import is_private
 from shared.baseline.model import Control, Parameter, Remediation, Verdict
+from shared.baseline.pools import LISTED, reading
 from shared.baseline.verdicts import check, failed, not_applicable, passed, unknown
 from shared.core import ids
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
-from shared.core.resource_types import T_LB, T_PIP
+from shared.core.resource_types import T_FIREWALL, T_LB, T_PIP, T_ROUTE_TABLE, T_SUBNET
 
 CONTROLS: list[Control] = []
 # 2025-10-01 enum plus the preview values the docs list (network-isolated "block", NAT gateway v2).
@@ -44,6 +45,12 @@ OUTBOUND_TYPES = (
         "https://learn.microsoft.com/azure/aks/concepts-security#network-security",
     ),
     parameters=(Parameter("mode", "compatible", "compatible: NSGs must let AKS traffic through; forbid: no NSG"),),
+    reads=LISTED,
+    related={
+        **reading("podSubnetID", "vnetSubnetID"),  # Context.node_subnets
+        **nsg.READS,
+        T_SUBNET: ("networkSecurityGroup.id",),
+    },
 )
 def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     subnets = ctx.node_subnets
@@ -104,6 +111,7 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         bicep=bicep(TargetKind.CLUSTER, {"networkProfile.networkPolicy": "cilium"}),
     ),
     references=("https://learn.microsoft.com/azure/aks/use-network-policies",),
+    reads=("networkProfile.networkDataplane", "networkProfile.networkPolicy"),
 )
 def network_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     policy = r.text(t.data, "networkProfile.networkPolicy")
@@ -155,6 +163,18 @@ flag_control(
         "https://learn.microsoft.com/azure/aks/internal-lb",
         "https://learn.microsoft.com/azure/aks/load-balancer-standard",
     ),
+    reads=("networkProfile.loadBalancerProfile.effectiveOutboundIPs[].id", "nodeResourceGroup"),
+    related={
+        T_LB: (
+            "frontendIPConfigurations[].id",
+            "frontendIPConfigurations[].publicIPAddress.id",
+            "loadBalancingRules[].frontendIPConfiguration.id",
+            "loadBalancingRules[].frontendPort",
+            "loadBalancingRules[].name",
+            "outboundRules[].frontendIPConfigurations[].id",
+        ),
+        T_PIP: ("ipAddress",),
+    },
 )
 def no_public_lb_services(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     rg = r.at(t.data, "nodeResourceGroup")
@@ -221,6 +241,7 @@ def no_public_lb_services(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict
         cli="az aks enable-addons -g <rg> -n <cluster> -a ingress-appgw --appgw-id <application-gateway-id>"
     ),
     references=("https://learn.microsoft.com/azure/application-gateway/ingress-controller-overview",),
+    reads=("addonProfiles.ingressApplicationGateway.enabled", "ingressProfile.webAppRouting.enabled"),
 )
 def managed_ingress(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     agic = r.addon_enabled(t.data, "ingressApplicationGateway")
@@ -273,6 +294,13 @@ az aks update -g <rg> -n <cluster> --outbound-type userDefinedRouting""",
         "https://learn.microsoft.com/azure/aks/limit-egress-traffic",
         "https://learn.microsoft.com/azure/aks/egress-outboundtype",
     ),
+    reads=(*LISTED, "networkProfile.outboundType"),
+    related={
+        **reading("podSubnetID", "vnetSubnetID"),  # Context.node_subnets
+        T_FIREWALL: ("hubIPAddresses.privateIPAddress", "ipConfigurations[].privateIPAddress"),
+        T_ROUTE_TABLE: ("routes[].addressPrefix", "routes[].nextHopIpAddress", "routes[].nextHopType"),
+        T_SUBNET: ("routeTable.id",),
+    },
 )
 def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     outbound = r.choice(t.data, "networkProfile.outboundType", OUTBOUND_TYPES) or "loadBalancer"
@@ -347,6 +375,7 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         bicep=bicep(TargetKind.CLUSTER, {"networkProfile.outboundType": "userDefinedRouting"}),
     ),
     references=("https://learn.microsoft.com/azure/aks/egress-outboundtype",),
+    reads=("apiServerAccessProfile.enablePrivateCluster", "networkProfile.outboundType"),
 )
 def private_no_public_egress(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     if not is_private(t):

@@ -10,11 +10,11 @@ from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context, Pool
 from shared.baseline.model import Control, Parameter, Remediation, Verdict
-from shared.baseline.pools import every_pool
+from shared.baseline.pools import LISTED, every_pool, reading
 from shared.baseline.verdicts import check, failed, not_applicable, passed, unknown
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
-from shared.core.resource_types import T_PRICING
+from shared.core.resource_types import T_DIAG, T_K8S_VERSIONS, T_PRICING, T_REGISTRY, T_ROLE
 from shared.core.versions import minor_of, minor_text
 
 CONTROLS: list[Control] = []
@@ -61,6 +61,7 @@ def _mode(pool: Pool) -> str:
         bicep=bicep(TargetKind.CLUSTER, {"autoUpgradeProfile.nodeOSUpgradeChannel": "NodeImage"}),
     ),
     references=("https://learn.microsoft.com/azure/aks/auto-upgrade-node-os-image",),
+    reads=("autoUpgradeProfile.nodeOSUpgradeChannel", "autoUpgradeProfile.upgradeChannel"),
 )
 def node_os_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     channel = r.text(t.data, "autoUpgradeProfile.nodeOSUpgradeChannel")
@@ -89,6 +90,7 @@ def node_os_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         bicep=bicep(TargetKind.CLUSTER, {"autoUpgradeProfile.upgradeChannel": "stable"}),
     ),
     references=("https://learn.microsoft.com/azure/aks/auto-upgrade-cluster",),
+    reads=("autoUpgradeProfile.upgradeChannel",),
 )
 def auto_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     channel = r.choice(t.data, "autoUpgradeProfile.upgradeChannel", UPGRADE_CHANNELS)
@@ -117,6 +119,11 @@ az aks upgrade -g <rg> -n <cluster> --kubernetes-version <version>"""
         "https://learn.microsoft.com/azure/aks/supported-kubernetes-versions",
         "https://learn.microsoft.com/azure/aks/long-term-support",
     ),
+    reads=(*LISTED, "currentKubernetesVersion", "kubernetesVersion", "supportPlan"),
+    related={
+        T_K8S_VERSIONS: (),
+        **reading("currentOrchestratorVersion", "orchestratorVersion"),
+    },
 )
 def supported_version(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     window = ctx.version_window()
@@ -172,6 +179,10 @@ def supported_version(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     ),
     references=("https://learn.microsoft.com/azure/virtual-machines/isolation",),
     parameters=(Parameter("isolated_vm_sizes", ISOLATED_SIZES, "VM sizes that are isolated to one customer"),),
+    reads=LISTED,
+    related={
+        **reading("hostGroupID", "vmSize"),
+    },
 )
 def isolated_sizes(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     allowed = {s.lower() for s in p["isolated_vm_sizes"]}
@@ -202,6 +213,10 @@ CRITICAL_TAINT = "criticaladdonsonly=true:noschedule"
 az aks nodepool add -g <rg> --cluster-name <cluster> -n <user-pool> --mode User"""
     ),
     references=("https://learn.microsoft.com/azure/aks/use-system-pools",),
+    reads=LISTED,
+    related={
+        **reading("mode", "nodeTaints"),
+    },
 )
 def system_pool_isolation(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     pools = ctx.pools
@@ -245,6 +260,10 @@ def system_pool_isolation(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict
         cli="az aks nodepool add -g <rg> --cluster-name <cluster> -n <pool> --mode User --node-taints app=<name>:NoSchedule --labels app=<name>"
     ),
     references=("https://learn.microsoft.com/azure/aks/operator-best-practices-advanced-scheduler",),
+    reads=LISTED,
+    related={
+        **reading("mode", "nodeLabels", "nodeTaints"),
+    },
 )
 def dedicated_pools(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     if not ctx.pools:
@@ -278,6 +297,10 @@ def dedicated_pools(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         ),
     ),
     references=("https://learn.microsoft.com/azure/aks/manage-ssh-node-access",),
+    reads=LISTED,
+    related={
+        **reading("securityProfile.sshAccess"),
+    },
 )
 def ssh_disabled(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     return every_pool(
@@ -323,6 +346,11 @@ az acr update -n <registry> --admin-enabled false"""
             "Role definition GUIDs that include pulling images",
         ),
     ),
+    reads=("identityProfile.kubeletidentity.objectId",),
+    related={
+        T_ROLE: ("roleDefinitionId", "scope"),
+        T_REGISTRY: ("adminUserEnabled",),
+    },
 )
 def acr_pull(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     registries = ctx.registries()
@@ -374,6 +402,11 @@ def acr_pull(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         ),
     ),
     references=("https://learn.microsoft.com/azure/azure-monitor/containers/kubernetes-monitoring-enable",),
+    reads=(
+        "addonProfiles.omsagent.enabled",
+        "azureMonitorProfile.containerInsights.enabled",
+        "azureMonitorProfile.metrics.enabled",
+    ),
 )
 def monitoring(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     evidence = {
@@ -410,6 +443,17 @@ DESTINATIONS = ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId"
         cli='az monitor diagnostic-settings create --resource <cluster-id> -n audit --workspace <workspace-id> --logs \'[{"category":"kube-audit-admin","enabled":true}]\''
     ),
     references=("https://learn.microsoft.com/azure/aks/monitor-aks#aks-control-planeresource-logs",),
+    related={
+        T_DIAG: (
+            "eventHubAuthorizationRuleId",
+            "logs[].category",
+            "logs[].categoryGroup",
+            "logs[].enabled",
+            "marketplacePartnerId",
+            "storageAccountId",
+            "workspaceId",
+        ),
+    },
 )
 def audit_logs(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     settings = ctx.diagnostic_settings()
@@ -477,6 +521,9 @@ def _tier(doc: Doc | None) -> str | None:
         bicep=bicep(TargetKind.SUBSCRIPTION, {"pricingTier": "Standard"}, T_PRICING, "Containers"),
     ),
     references=("https://learn.microsoft.com/azure/defender-for-cloud/defender-for-containers-introduction",),
+    related={
+        T_PRICING: ("pricingTier",),
+    },
 )
 def defender_containers(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     containers = ctx.pricing("Containers")
@@ -515,6 +562,9 @@ def defender_containers(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         ),
     ),
     references=("https://learn.microsoft.com/azure/defender-for-cloud/tutorial-enable-servers-plan",),
+    related={
+        T_PRICING: ("pricingTier", "subPlan"),
+    },
 )
 def defender_servers(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     vms = ctx.pricing("VirtualMachines")
@@ -580,6 +630,7 @@ flag_control(
         ),
     ),
     references=("https://learn.microsoft.com/azure/aks/use-kms-etcd-encryption",),
+    reads=("securityProfile.azureKeyVaultKms.enabled", "securityProfile.azureKeyVaultKms.keyVaultNetworkAccess"),
 )
 def kms(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     enabled = r.flag(t.data, "securityProfile.azureKeyVaultKms.enabled")
@@ -610,6 +661,7 @@ def kms(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         ),
     ),
     references=("https://learn.microsoft.com/azure/aks/image-cleaner",),
+    reads=("securityProfile.imageCleaner.enabled", "securityProfile.imageCleaner.intervalHours"),
 )
 def image_cleaner(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     enabled = r.flag(t.data, "securityProfile.imageCleaner.enabled")

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from shared.baseline import read as r
+from shared.core.resource_types import T_NSG
 
 PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")]
 WIRESERVER = ipaddress.ip_address("168.63.129.16")
@@ -34,6 +35,17 @@ DEFAULT_RULES: list[dict[str, Any]] = [
     {"name": "DenyAllOutBound", "direction": "Outbound", "priority": 65500, "access": "Deny", "protocol": "*",
      "sourceaddressprefix": "*", "destinationaddressprefix": "*", "destinationportrange": "*"},
 ]  # fmt: skip
+
+
+# The properties of a rule that ``decide`` reads, in the NSG's custom and default rules.
+RULE_FIELDS = (
+    "access", "destinationAddressPrefix", "destinationAddressPrefixes", "destinationPortRange",
+    "destinationPortRanges", "direction", "name", "priority", "protocol", "sourceAddressPrefix",
+    "sourceAddressPrefixes",
+)  # fmt: skip
+READS: dict[str, tuple[str, ...]] = {
+    T_NSG: tuple(f"{rules}[].{f}" for rules in ("securityRules", "defaultSecurityRules") for f in RULE_FIELDS)
+}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from shared.baseline.model import Control, Remediation, Verdict
 from shared.baseline.verdicts import check, failed, passed, unknown
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
+from shared.core.resource_types import T_POLICY, T_POLICY_SET, T_POLICY_STATES
 
 CONTROLS: list[Control] = []
 
@@ -23,6 +24,13 @@ ALLOWED_IMAGES = "febd0533-8e55-448f-b837-bd0e06f16469"
 RESTRICTED_INITIATIVE = "42b8ef37-b724-4e24-bbc8-7a7708edfe00"
 ADDON_OFF = "assigned, but not enforced: the Azure Policy add-on is disabled"
 POLICY_DOC = "https://learn.microsoft.com/azure/aks/use-azure-policy"
+ADDON_ENABLED = "addonProfiles.azurepolicy.enabled"
+# What ``assigned`` reads through Context.assignments_of: the assignments over the target and
+# the custom initiatives they name (built-in initiatives are bundled, read from no document).
+ASSIGNMENTS: dict[str, tuple[str, ...]] = {
+    T_POLICY: ("enforcementMode", "notScopes", "parameters", "policyDefinitionId", "scope"),
+    T_POLICY_SET: ("policyDefinitions[].policyDefinitionId",),
+}
 
 
 def _policy_addon(t: Doc) -> bool:
@@ -116,6 +124,8 @@ flag_control(
         "https://learn.microsoft.com/azure/aks/use-azure-policy",
         "https://learn.microsoft.com/azure/governance/policy/samples/built-in-initiatives#kubernetes",
     ),
+    reads=(ADDON_ENABLED,),
+    related=ASSIGNMENTS,
 )
 def non_root_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     return assigned(
@@ -146,6 +156,10 @@ def non_root_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         ),
     ),
     references=("https://learn.microsoft.com/azure/aks/csi-secrets-store-driver",),
+    reads=(
+        "addonProfiles.azureKeyvaultSecretsProvider.config.enableSecretRotation",
+        "addonProfiles.azureKeyvaultSecretsProvider.enabled",
+    ),
 )
 def keyvault_csi(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     on = r.addon_enabled(t.data, "azureKeyvaultSecretsProvider")
@@ -173,6 +187,7 @@ def keyvault_csi(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         ),
     ),
     references=("https://learn.microsoft.com/azure/aks/workload-identity-overview",),
+    reads=("oidcIssuerProfile.enabled", "securityProfile.workloadIdentity.enabled"),
 )
 def workload_identity(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     wi = r.flag(t.data, "securityProfile.workloadIdentity.enabled")
@@ -220,6 +235,8 @@ flag_control(
         cli="az policy assignment create -n k8s-no-default-ns --scope <cluster-or-subscription-id> --policy 9f061a12-e40d-4183-a00e-171812443373"
     ),
     references=(POLICY_DOC,),
+    reads=(ADDON_ENABLED,),
+    related=ASSIGNMENTS,
 )
 def default_namespace_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     return assigned(t, ctx, {NO_DEFAULT_NAMESPACE: "no workloads in the default namespace"}, in_cluster=True)
@@ -242,6 +259,15 @@ def _kubernetes_or_unknown(category: str | None) -> bool:
         cli="az policy state list --resource <cluster-id> --filter \"complianceState eq 'NonCompliant'\" -o table"
     ),
     references=("https://learn.microsoft.com/azure/governance/policy/how-to/get-compliance-data",),
+    related={
+        T_POLICY_STATES: (
+            "complianceState",
+            "policyAssignmentId",
+            "policyDefinitionCategory",
+            "policyDefinitionId",
+            "policyDefinitionReferenceId",
+        ),
+    },
 )
 def policy_compliance(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     states = ctx.policy_states()
@@ -287,6 +313,7 @@ def policy_compliance(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         cli="az policy assignment create -n aks-authorized-ips --scope <subscription-id> --policy 0e246bcf-5f6f-4f87-bc6f-775d4712c7ea"
     ),
     references=("https://learn.microsoft.com/azure/aks/policy-reference",),
+    related=ASSIGNMENTS,
 )
 def authorized_ips_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     return assigned(t, ctx, {AUTHORIZED_IPS: "authorized IP ranges should be defined"}, in_cluster=False)
@@ -316,6 +343,8 @@ def _has_image_regex(a: PolicyAssignment) -> bool:
         cli="""az policy assignment create -n k8s-allowed-images --scope <cluster-or-subscription-id> --policy febd0533-8e55-448f-b837-bd0e06f16469 --params '{"allowedContainerImagesRegex":{"value":"^myregistry\\\\.azurecr\\\\.io/.+$"},"effect":{"value":"Deny"}}'"""
     ),
     references=(POLICY_DOC,),
+    reads=(ADDON_ENABLED,),
+    related=ASSIGNMENTS,
 )
 def allowed_images_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     return assigned(

@@ -7,6 +7,16 @@ from collections.abc import Callable
 from shared.baseline.context import Context, Pool
 from shared.baseline.model import Verdict
 from shared.baseline.verdicts import check, unknown
+from shared.core.resource_types import T_AGENT_POOL
+
+# What ``Context.pools`` reads to list the pools (inline ``agentPoolProfiles`` and child
+# ``agentPools``): a control over pools declares these, plus what it reads of each pool.
+LISTED: tuple[str, ...] = ("agentPoolProfiles",)
+
+
+def reading(*paths: str) -> dict[str, tuple[str, ...]]:
+    """The ``related`` declaration of a control that reads ``paths`` of every node pool."""
+    return {T_AGENT_POOL: tuple(sorted({"name", *paths}, key=str.lower))}
 
 
 def every_pool(
