@@ -97,7 +97,9 @@ class Recorded:
         """What ``control_id`` read, as a declaration would say it (related types sorted)."""
         own = self.targets.get(control_id, "")
         by_type = self.reads.get(control_id, {})
-        related = {t: _collapse(by_type.get(t, set())) for t in sorted(self.types.get(control_id, set()) | set(by_type))}
+        related = {
+            t: _collapse(by_type.get(t, set())) for t in sorted(self.types.get(control_id, set()) | set(by_type))
+        }
         related.pop(own, None)
         return Reads.of(_collapse(by_type.get(own, set())), related)
 

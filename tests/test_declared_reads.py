@@ -16,7 +16,7 @@ import pytest
 import test_controls_cluster as cluster_cases
 import test_controls_network_policy as network_policy_cases
 import test_controls_registry_subscription as registry_subscription_cases
-from builders import SHAPES, NOW, run_case
+from builders import NOW, SHAPES, run_case
 from recorder import Recorded, as_source, declared, recording, same
 
 from shared.baseline.model import Control

@@ -356,11 +356,21 @@ def test_explain_prints_the_whole_control(capsys: pytest.CaptureFixture[str]) ->
     code, out, _ = run(capsys, "explain", "aks.nodesubnetnsg")  # any case
     assert code == 0
     control = CATALOG_BY_ID["aks.nodesubnetnsg"]
-    for text in (control.id, control.title, "section    3.1", "severity   Low", "target     cluster"):
+    for text in (
+        control.id,
+        control.title,
+        "section    3.1",
+        "severity   Low",
+        "target     cluster",
+        "ref        AKS-023",
+    ):
         assert text in out
     assert control.rationale.split()[0] in out
-    assert "node subnet             networkSecurityGroup.id" in out  # derived from the source
-    assert "securityRules[].access" in out  # through the nsg helpers
+    # the declared reads: the related type, how it is found, the permission, the paths
+    assert "subnet (Microsoft.Network/virtualNetworks/subnets)" in out
+    assert "needs Microsoft.Network/networkSecurityGroups/read" in out
+    assert "    networkSecurityGroup.id\n" in out
+    assert "    securityRules[].access\n" in out  # read through the nsg helpers
     assert 'mode = "compatible"' in out
     assert "    az network nsg rule create" in out
     for ref in control.references:
@@ -377,15 +387,24 @@ def test_explain_unknown_control(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("control", CATALOG, ids=lambda c: c.id)
 def test_every_control_explains_what_it_reads(control: Any) -> None:
-    reads = explain.reads(control)
-    assert reads.paths or reads.context, control.id
     text = explain.render_explain(control)
     assert text.startswith(f"{control.id}: ")
+    assert control.reads is not None and (control.reads.target or control.reads.related), control.id
+    for path in control.reads.target:
+        assert f"\n  {path}\n" in text + "\n", path
+    for related in explain.related(control):
+        assert f"  {related.label} ({related.arm_type}): " in text
+        for path in related.paths:
+            assert f"\n    {path}\n" in text + "\n", (related.label, path)
+    assert control.remediation.split("\n")[-1].strip()[:40] in text
 
 
-def test_explain_paths_follow_nested_reads() -> None:
+def test_explain_shows_the_declared_paths_of_nested_and_related_reads() -> None:
     def paths(control_id: str) -> set[str]:
-        return {f"{p.document}: {p.path}" for p in explain.reads(CATALOG_BY_ID[control_id.lower()]).paths}
+        control = CATALOG_BY_ID[control_id.lower()]
+        assert control.reads is not None
+        found = {f"{explain.target_short_name(control.target.value)}: {p}" for p in control.reads.target}
+        return found | {f"{r.label}: {p}" for r in explain.related(control) for p in r.paths}
 
     assert paths("AKS.PrivateCluster") == {"cluster: apiServerAccessProfile.enablePrivateCluster"}
     assert "registry: privateEndpointConnections[].privateLinkServiceConnectionState.status" in paths(
@@ -394,13 +413,8 @@ def test_explain_paths_follow_nested_reads() -> None:
     assert "route table: routes[].nextHopIpAddress" in paths("AKS.EgressThroughFirewall")
     assert "load balancer: outboundRules[].frontendIPConfigurations[].id" in paths("AKS.NoPublicLoadBalancerServices")
     assert "cluster: addonProfiles.azurepolicy.enabled" in paths("AKS.NonRootPolicy")  # via assigned()
-    assert "Defender pricing VirtualMachines: subPlan" in paths("SUB.DefenderForServers")
+    assert "Defender pricing: subPlan" in paths("SUB.DefenderForServers")
     assert "diagnostic setting: logs[].category" in paths("AKS.ControlPlaneAuditLogs")
-
-
-def test_every_context_accessor_a_control_uses_is_described() -> None:
-    used = explain.used_context_attributes(CATALOG)
-    assert used - set(explain.CONTEXT_READS) - explain.CONTEXT_INTERNAL == set()
 
 
 # --------------------------------------------------------------------------- from Table Storage
