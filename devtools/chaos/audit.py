@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from shared.adapters.tables import keys
+from shared.adapters.tables.rows import summary_of
 from shared.adapters.tables.store import SUMMARY, Store, related_ids_of
 from shared.core import ids
 
@@ -240,8 +241,8 @@ class WatchedDeps:
 
 def watch(store: Store, audit: Audit, hooks: CommitHooks | None = None) -> Store:
     """Make ``store`` audit its summary writes and failed index writes (in place); returns it."""
-    store.state = cast(Any, WatchedState(store.state, audit, hooks))
-    store.deps = cast(Any, WatchedDeps(store.deps, audit))
+    store.states.state = cast(Any, WatchedState(store.state, audit, hooks))
+    store.index.deps = cast(Any, WatchedDeps(store.deps, audit))
     return store
 
 
@@ -310,7 +311,8 @@ def _short(resource_id: str) -> str:
 
 def verdict_losses(store: Store, oracle: Verdicts) -> tuple[int, list[str]]:
     """Stored statuses that differ from the oracle's (a missing or deleted target counts every control)."""
-    summaries = {ids.norm(s.resource_id): s for s in store.summaries(include_deleted=True)}
+    stored = store.state.query_entities("RowKey eq @rk", parameters={"rk": SUMMARY})  # every summary row, listed or not
+    summaries = {ids.norm(s.resource_id): s for s in map(summary_of, stored)}
     lost, examples = 0, []
     for key, controls in sorted(oracle.items()):
         summary = summaries.get(key)

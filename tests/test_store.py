@@ -1,0 +1,144 @@
+"""The Table Storage adapter's parts: reconcile (pure), the chunk codec, and the directory of targets."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from azure.data.tables import UpdateMode
+
+from shared.adapters.tables import chunks, keys
+from shared.adapters.tables.reconcile import deletion_superseded, newer_read_stored, reconcile
+from shared.adapters.tables.rows import DIRECTORY, DIRECTORY_COMPLETE, SUMMARY, Summary
+from shared.adapters.tables.store import Store
+from shared.core.documents import load_paths
+from shared.core.model import TargetResult
+from shared.evaluation.engine import evaluate_target, targets_of
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 11, 26, 12, tzinfo=UTC)
+
+
+def _results() -> list[TargetResult]:
+    estate = load_paths([str(ROOT / "examples" / "estate")])
+    return [evaluate_target(doc, estate, now=T0, read_at=T0) for doc in targets_of(estate)]
+
+
+# --------------------------------------------------------------------------- reconcile
+
+
+def test_a_first_evaluation_writes_every_row_and_a_history_row_each() -> None:
+    result = _results()[0]
+    plan = reconcile(result, {}, read_at=T0)
+    assert len(plan.rows) == len(plan.history) == len(plan.changed) == len(result.findings)
+    assert all(f.PreviousStatus == "" and not f.Changed for f in plan.findings)
+    assert plan.summary["RowKey"] == SUMMARY and plan.summary["SourceReadAt"] == T0
+    assert plan.operations == 2 * len(result.findings) + 1
+
+
+def test_an_unchanged_evaluation_writes_only_the_summary() -> None:
+    result = _results()[0]
+    stored = {row["ControlId"]: row for row in reconcile(result, {}, read_at=T0).rows}
+    later = T0 + timedelta(hours=1)
+    plan = reconcile(result, stored, read_at=later)
+    assert (plan.rows, plan.history, plan.changed) == ((), (), ())
+    assert plan.summary["SourceReadAt"] == later
+
+
+def test_a_status_change_rewrites_its_row_with_one_history_row_and_leaves_the_result_alone() -> None:
+    result = _results()[0]
+    stored = {row["ControlId"]: dict(row) for row in reconcile(result, {}, read_at=T0).rows}
+    first = result.findings[0]
+    other = "Fail" if first.Status != "Fail" else "Pass"
+    stored[first.ControlId]["Status"] = other
+    before = [(f.PreviousStatus, f.Changed) for f in result.findings]
+    plan = reconcile(result, stored, read_at=T0 + timedelta(hours=1))
+    assert [r["ControlId"] for r in plan.rows] == [r["ControlId"] for r in plan.history] == [first.ControlId]
+    [changed] = plan.changed
+    assert (changed.PreviousStatus, changed.Status, changed.Changed) == (other, first.Status, True)
+    assert plan.history[0]["RowKey"].startswith("h|") and plan.history[0]["RowKey"].endswith(first.ControlId)
+    assert [(f.PreviousStatus, f.Changed) for f in result.findings] == before  # pure: nothing mutated
+
+
+def _summary(read_at: datetime | None, deleted_at: datetime | None = None) -> Summary:
+    return Summary("/subscriptions/x", read_at, deleted_at is not None, deleted_at, "etag", None, "")
+
+
+def test_the_ordering_rules() -> None:
+    assert not newer_read_stored(None, T0)
+    assert not newer_read_stored(_summary(T0 - timedelta(seconds=1)), T0)
+    assert "newer read" in newer_read_stored(_summary(T0), T0)
+    assert not newer_read_stored(_summary(T0 + timedelta(1), deleted_at=T0 - timedelta(1)), T0)  # recreated
+    assert not deletion_superseded(None, T0)
+    assert deletion_superseded(_summary(T0, deleted_at=T0), T0)
+    assert deletion_superseded(_summary(T0 + timedelta(seconds=1)), T0)
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+def test_the_chunk_codec_round_trips_values_larger_than_a_property() -> None:
+    value = {"records": [{"n": i, "text": "x" * 100} for i in range(1000)]}
+    entity = chunks.encode(value)
+    assert entity["Chunks"] > 1 and all(len(entity[f"Part{i:03d}"]) <= chunks.CHUNK for i in range(entity["Chunks"]))
+    assert chunks.decode(entity) == value
+
+
+# --------------------------------------------------------------------------- every summary, without a table scan
+
+
+class _Queries:
+    """A state table client that notes every query's filter."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.filters: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def query_entities(self, query_filter: str, **kwargs: Any) -> Any:
+        self.filters.append(query_filter)
+        return self._inner.query_entities(query_filter, **kwargs)
+
+
+def test_summaries_come_from_the_directory_not_a_scan_of_every_row(store: Store) -> None:
+    results = _results()
+    for result in results:
+        assert store.record(result, T0, summary=None, rows={}).written
+    watched = _Queries(store.state)
+    store.states.state = watched  # type: ignore[assignment]
+    summaries = store.summaries()
+    assert sorted(s.resource_id for s in summaries) == sorted(r.resource_id for r in results)
+    assert all(s.listed and s.read_at == T0 for s in summaries)
+    assert watched.filters == ["PartitionKey eq @pk"]  # one partition: the directory
+    assert sorted(store.targets_within(None)) == sorted(r.resource_id for r in results)
+    # Recording again costs no directory write: the summary says the target is listed.
+    writes = store.transactions
+    first = results[0]
+    store.record(first, T0 + timedelta(1), summary=store.summary(first.resource_id), rows={})
+    assert store.transactions == writes + 1
+
+
+def test_a_store_written_before_the_directory_is_listed_by_ensure_tables(store: Store) -> None:
+    result = _results()[0]
+    assert store.record(result, T0, summary=None, rows={}).written
+    # As an older version left it: no directory, no Listed flag.
+    pk = keys.resource_key(result.resource_id)
+    for row in list(store.state.query_entities("PartitionKey eq @pk", parameters={"pk": DIRECTORY})):
+        store.state.delete_entity(row["PartitionKey"], row["RowKey"])
+    legacy = dict(store.state.get_entity(pk, SUMMARY))
+    legacy.pop("Listed")
+    store.state.upsert_entity(legacy, mode=UpdateMode.REPLACE)
+    again = Store(store._service, state_table=store.state.table_name, deps_table=store.deps.table_name,
+                  outbox_table=store.outbox_table.table_name)  # fmt: skip
+    assert [s.resource_id for s in again.summaries()] == [result.resource_id]  # the scan, until listed
+    again.ensure_tables()
+    assert again.state.get_entity(DIRECTORY, DIRECTORY_COMPLETE) is not None
+    assert again.state.get_entity(DIRECTORY, pk)["ResourceId"] == result.resource_id
+    assert [s.resource_id for s in again.summaries()] == [result.resource_id]
+    # The next record lists it again (idempotent) and flags the summary.
+    again.record(replace(result), T0 + timedelta(1), summary=again.summary(result.resource_id), rows={})
+    assert again.summary(result.resource_id).listed  # type: ignore[union-attr]
