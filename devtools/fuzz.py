@@ -56,9 +56,10 @@ from shared.adapters.queue import MemoryQueue
 from shared.adapters.sources.base import Source
 from shared.adapters.tables import keys
 from shared.adapters.tables.store import Store
+from shared.baseline.registry import CATALOG
 from shared.core import ids
 from shared.core.documents import Estate, LoadError, load_json_text
-from shared.core.model import Status
+from shared.core.model import Status, TargetKind
 from shared.core.resource_types import T_CLUSTER, T_REGISTRY
 from shared.core.settings import Settings
 from shared.core.work import WorkItem
@@ -200,8 +201,8 @@ def _d(control: str, target: str, kind: str, *paths: str, null_is_default: bool 
 
 
 C, R = CLUSTER, REGISTRY
-DECIDING: tuple[Deciding, ...] = (
-    _d("AKS.PrivateCluster", C, "flag", "apiserveraccessprofile.enableprivatecluster"),
+# The controls that are not one flag; the one-flag controls follow from the catalog (``DECIDING``).
+_OTHERS: tuple[Deciding, ...] = (
     _d(
         "AKS.PrivateClusterNoPublicFQDN",
         C,
@@ -210,27 +211,20 @@ DECIDING: tuple[Deciding, ...] = (
         null_is_default=True,
     ),
     _d("AKS.EntraIDIntegration", C, "flag", "aadprofile.managed"),
-    _d("AKS.KubernetesRBAC", C, "flag", "enablerbac"),
-    _d("AKS.LocalAccountsDisabled", C, "flag", "disablelocalaccounts"),
-    _d("AKS.AzureRBAC", C, "flag", "aadprofile.enableazurerbac"),
     _d("AKS.UserAssignedIdentity", C, "text", "identity.type"),
     _d("AKS.NodeOSUpgradeChannel", C, "text", "autoupgradeprofile.nodeosupgradechannel"),
     _d("AKS.AutoUpgradeChannel", C, "text", "autoupgradeprofile.upgradechannel"),
     _d("AKS.SupportedKubernetesVersion", C, "text", "currentkubernetesversion", "kubernetesversion"),
     _d("AKS.SSHAccessDisabled", C, "text", "agentpoolprofiles.*.securityprofile.sshaccess"),
-    _d("AKS.NoNodePublicIP", C, "flag", "agentpoolprofiles.*.enablenodepublicip", null_is_default=True),
     _d("AKS.AcrPullWithManagedIdentity", C, "text", "identityprofile.kubeletidentity.objectid"),
     _d("AKS.MonitoringEnabled", C, "flag", "addonprofiles.omsagent.enabled", "azuremonitorprofile.metrics.enabled"),
-    _d("AKS.DefenderSensor", C, "flag", "securityprofile.defender.securitymonitoring.enabled"),
     _d("AKS.ImageCleaner", C, "flag", "securityprofile.imagecleaner.enabled"),
     _d("AKS.NetworkPolicy", C, "text", "networkprofile.networkpolicy", "networkprofile.networkdataplane"),
     _d("AKS.NoPublicLoadBalancerServices", C, "text", "noderesourcegroup"),
     _d("AKS.EgressThroughFirewall", C, "text", "networkprofile.outboundtype"),
     _d("AKS.PrivateClusterNoPublicEgress", C, "text", "networkprofile.outboundtype"),
-    _d("AKS.AzurePolicyAddon", C, "flag", "addonprofiles.azurepolicy.enabled"),
     _d("AKS.WorkloadIdentity", C, "flag", "securityprofile.workloadidentity.enabled"),
     _d("AKS.WorkloadIdentity", C, "flag", "oidcissuerprofile.enabled"),
-    _d("ACR.AdminUserDisabled", R, "flag", "adminuserenabled", null_is_default=True),
     _d("ACR.PublicNetworkAccessDisabled", R, "text", "publicnetworkaccess", "networkruleset.defaultaction"),
     _d("ACR.PrivateEndpoint", R, "text", "privateendpointconnections.*.privatelinkserviceconnectionstate.status"),
     _d("ACR.PremiumSku", R, "text", "sku.name"),
@@ -284,6 +278,33 @@ def set_folded(doc: Any, path: KeyPath, value: Any) -> int:
         _holders(doc)[-1][head] = copy.deepcopy(value)
         return 1
     return 0
+
+
+def _flag_entries() -> tuple[Deciding, ...]:
+    """An entry per one-flag control of the catalog that the sample's hardened target passes."""
+    targets = {TargetKind.CLUSTER: C, TargetKind.REGISTRY: R}
+    payloads = sample_payloads()
+    passing = {t: {c for c, (status, _) in verdicts(payloads, t).items() if status == Status.PASS} for t in (C, R)}
+    out = []
+    for control in CATALOG:
+        spec = control.flag
+        if spec is None or control.target not in targets or control.id not in passing[targets[control.target]]:
+            continue
+        path = f"agentpoolprofiles.*.{spec.path}" if spec.where == "pools" else spec.full_path
+        entry = _d(
+            control.id,
+            targets[control.target],
+            "text" if isinstance(spec.want, tuple) else "flag",
+            path.lower(),
+            null_is_default=spec.want is False,
+        )
+        probe = copy.deepcopy(document_in(payloads, entry.target))
+        if all(set_folded(probe, p, None) for p in entry.paths):
+            out.append(entry)
+    return tuple(out)
+
+
+DECIDING: tuple[Deciding, ...] = _OTHERS + _flag_entries()
 
 
 def deciding_verdict(entry: Deciding, value: Any) -> tuple[str, str]:

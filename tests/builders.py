@@ -25,7 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.core.model import Finding, TargetResult
+from shared.baseline.model import FlagSpec
+from shared.baseline.registry import CATALOG
+from shared.core.documents import Doc
+from shared.core.model import Finding, TargetKind, TargetResult
 from shared.evaluation.config import Config
 from shared.evaluation.engine import evaluate_documents
 
@@ -96,6 +99,52 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
+# --- every one-flag control's good value ---------------------------------------------------------
+
+_TOP_LEVEL = {"sku", "identity", "tags", "location"}  # ARM keys beside ``properties``
+
+
+def _passes(spec: FlagSpec, value: Any) -> bool:
+    if isinstance(spec.want, tuple):
+        return isinstance(value, str) and value.lower() in {w.lower() for w in spec.want}
+    on = value is True or (isinstance(value, str) and value.strip().lower() == "true")
+    return on if spec.want else not on
+
+
+def _set_good(holder: dict[str, Any], path: str, spec: FlagSpec) -> None:
+    parts = path.split(".")
+    value: Any = holder
+    for part in parts:
+        value = value.get(part) if isinstance(value, dict) else None
+    if _passes(spec, value):
+        return
+    cur = holder
+    for part in parts[:-1]:
+        if not isinstance(cur.get(part), dict):
+            cur[part] = {}
+        cur = cur[part]
+    cur[parts[-1]] = spec.good_value()
+
+
+def harden(doc: dict[str, Any], target: TargetKind, pool_level: bool = False) -> dict[str, Any]:
+    """``doc`` (REST shape; a pool entry with ``pool_level``) with every one-flag control of the
+    catalog given its good value, where the document does not pass it already.
+
+    So a hardened builder follows the catalog: a new one-flag control needs no edit here.
+    """
+    for control in CATALOG:
+        spec = control.flag
+        if spec is None or control.target != target or (spec.where == "pools") != pool_level:
+            continue
+        if pool_level:
+            _set_good(doc, spec.path, spec)
+        elif spec.full_path.split(".")[0] in _TOP_LEVEL:
+            _set_good(doc, spec.full_path, spec)
+        else:
+            _set_good(doc.setdefault("properties", {}), spec.full_path, spec)
+    return doc
+
+
 # --- clusters and pools -------------------------------------------------------------------
 
 
@@ -135,7 +184,7 @@ def pool(name: str, mode: str = "User", **overrides: Any) -> dict[str, Any]:
     else:
         base["nodeTaints"] = [f"workload={name}:NoSchedule"]
         base["nodeLabels"] = {"workload": name}
-    return merge(base, overrides)
+    return merge(harden(base, TargetKind.CLUSTER, pool_level=True), overrides)
 
 
 def hardened_pools() -> list[dict[str, Any]]:
@@ -253,6 +302,7 @@ def cluster(
             "maxAgentPools": 100,
         },
     }
+    harden(doc, TargetKind.CLUSTER)
     if properties:
         doc = merge(doc, {"properties": properties})
     if pools:
@@ -334,6 +384,7 @@ def registry(*, properties: Mapping[str, Any] | None = None, **top: Any) -> dict
             "privateEndpointConnections": [pe_connection()],
         },
     }
+    harden(doc, TargetKind.REGISTRY)
     if properties:
         doc = merge(doc, {"properties": properties})
     return merge(doc, top)
@@ -970,6 +1021,11 @@ def find(results: Iterable[TargetResult], control_id: str, resource_name: str | 
     return found[0]
 
 
+def expected_findings(targets: Iterable[Doc]) -> int:
+    """How many findings evaluating ``targets`` gives: one per catalog control of each target's kind."""
+    return sum(1 for doc in targets for control in CATALOG if control.target.value == doc.type)
+
+
 def result_of(results: Iterable[TargetResult], resource_name: str) -> TargetResult:
     matches = [r for r in results if r.name.lower() == resource_name.lower()]
     if len(matches) != 1:
@@ -1042,3 +1098,15 @@ def pools(**changes: Any) -> Callable[[], dict[str, Any]]:
 
 def without(*fragments: str) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
     return lambda doc: drop(context_for(doc), *fragments)
+
+
+def altered(fragment: str, **properties: Any) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+    """The hardened context with ``properties`` merged into the documents whose id contains ``fragment``."""
+
+    def build(doc: dict[str, Any]) -> list[dict[str, Any]]:
+        low = fragment.lower()
+        return [
+            merge(d, {"properties": properties}) if low in str(d.get("id", "")).lower() else d for d in context_for(doc)
+        ]
+
+    return build

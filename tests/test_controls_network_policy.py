@@ -30,6 +30,7 @@ from builders import (
     SUBSCRIPTION_SCOPE,
     VNET_ID,
     Case,
+    altered,
     cluster,
     context_for,
     drop,
@@ -746,6 +747,51 @@ CASES_LIST = [
         UNKNOWN,
         context=without("policyAssignments"),
         reason=("not read",),
+    ),
+    # --- a malformed document: Unknown naming the property ------------------------------------------------
+    Case(
+        "AKS.NodeSubnetNSG",
+        "rules-not-a-list",
+        UNKNOWN,
+        context=altered("networkSecurityGroups/", securityRules="allow-all"),
+        reason=("securityRules",),
+    ),
+    Case(
+        "AKS.NoPublicLoadBalancerServices",
+        "node-resource-group-not-a-name",
+        UNKNOWN,
+        props(nodeResourceGroup=7),
+        reason=("nodeResourceGroup",),
+    ),
+    Case(
+        "AKS.ManagedIngress",
+        "app-routing-not-a-boolean",
+        UNKNOWN,
+        props(ingressProfile={"webAppRouting": {"enabled": "maybe"}}),
+        reason=("webAppRouting",),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "routes-not-a-list",
+        UNKNOWN,
+        context=altered("routeTables/", routes="0.0.0.0/0"),
+        reason=("routes",),
+    ),
+    *(
+        Case(control, "assignment-parameters-not-an-object", UNKNOWN, context=altered(assignment, parameters="Deny"))
+        for control, assignment in (
+            ("AKS.NonRootPolicy", "policyAssignments/pod-security-restricted"),
+            ("AKS.DefaultNamespacePolicy", "policyAssignments/no-default-namespace"),
+            ("AKS.AuthorizedIPRangesPolicy", "policyAssignments/authorized-ip-ranges"),
+            ("AKS.AllowedImagesPolicy", "policyAssignments/allowed-images"),
+        )
+    ),
+    Case(
+        "AKS.PolicyCompliance",
+        "state-not-a-string",
+        UNKNOWN,
+        context=lambda doc: [*no_states(doc), {**policy_state(CLUSTER_ID, "Compliant"), "complianceState": ["x"]}],
+        reason=("complianceState",),
     ),
 ]
 

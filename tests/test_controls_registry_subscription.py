@@ -24,6 +24,7 @@ from builders import (
     evaluate,
     find,
     group,
+    merge,
     pe_connection,
     pricing,
     registry,
@@ -32,6 +33,9 @@ from builders import (
     run_case,
     to_az,
 )
+
+from shared.baseline.registry import CATALOG
+from shared.core.model import SEVERITY_WEIGHT, TargetKind
 
 PASS, FAIL, NA, UNKNOWN = "Pass", "Fail", "NotApplicable", "Unknown"
 VA = "ContainerRegistriesVulnerabilityAssessments"
@@ -225,6 +229,35 @@ CASES_LIST = [
     sub("SUB.DefenderForServers", "free", FAIL, lambda: vms("Free"), reason=("off",)),
     sub("SUB.DefenderForServers", "missing", UNKNOWN, containers_pricing, reason=("missing",)),
     sub("SUB.DefenderForServers", "not-read", UNKNOWN, registry, reason=("not read",)),
+    # --- a malformed document: Unknown naming the property ------------------------------------------------
+    acr(
+        "ACR.PublicNetworkAccessDisabled",
+        "not-a-string",
+        UNKNOWN,
+        reg(publicNetworkAccess=["Disabled"]),
+        reason=("publicNetworkAccess",),
+    ),
+    acr(
+        "ACR.ImageScanning",
+        "extensions-not-a-list",
+        UNKNOWN,
+        context=only(lambda: merge(containers_pricing(), {"properties": {"extensions": "VA"}})),
+        reason=("extensions",),
+    ),
+    sub(
+        "SUB.DefenderForContainers",
+        "tier-not-a-string",
+        UNKNOWN,
+        lambda: merge(containers_pricing(), {"properties": {"pricingTier": ["Standard"]}}),
+        reason=("pricingTier",),
+    ),
+    sub(
+        "SUB.DefenderForServers",
+        "tier-not-a-string",
+        UNKNOWN,
+        lambda: merge(vms(), {"properties": {"pricingTier": {"tier": "Standard"}}}),
+        reason=("pricingTier",),
+    ),
 ]
 
 CASES = group(CASES_LIST)
@@ -391,14 +424,17 @@ def test_weak_registry_score(shape: Callable[..., dict[str, Any]]) -> None:
     r = result_of(evaluate([shape(weak), *pricings({})]), ACR_NAME)
     statuses = {f.ControlId: f.Status for f in r.findings}
     assert statuses["ACR.AnonymousPullDisabled"] == PASS and statuses["ACR.ImageScanning"] == PASS
-    # passing: Medium 5 + High 10; failing: High 10 x3 + Low 2
-    assert r.score == round(100 * 15 / 47, 1)
+    # failing: admin user, public access, private endpoint (High 10 x3) and the SKU (Low 2); the rest pass
+    failing = {"ACR.AdminUserDisabled", "ACR.PublicNetworkAccessDisabled", "ACR.PrivateEndpoint", "ACR.PremiumSku"}
+    assert {c for c, s in statuses.items() if s == FAIL} == failing
+    weights = {c.id: SEVERITY_WEIGHT[c.severity] for c in CATALOG if c.target is TargetKind.REGISTRY}
+    assert r.score == round(100 * sum(w for c, w in weights.items() if c not in failing) / sum(weights.values()), 1)
 
 
 def test_stub_registry_is_unknown_for_every_control(shape: Callable[..., dict[str, Any]]) -> None:
     stub = {"id": ACR_ID, "name": ACR_NAME, "type": "Microsoft.ContainerRegistry/registries"}
     r = result_of(evaluate([shape(stub), *pricings({})]), ACR_NAME)
-    assert len(r.findings) == 6
+    assert len(r.findings) == len([c for c in CATALOG if c.target is TargetKind.REGISTRY])
     for f in r.findings:
         assert f.Status == UNKNOWN, (f.ControlId, f.Reason)
     assert r.score == 0.0

@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from builders import harden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.core.model import Finding, Status
+from shared.baseline.registry import CATALOG
+from shared.core.model import Finding, Status, TargetKind
 from shared.evaluation.engine import evaluate_documents
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -43,102 +45,116 @@ UAMI = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-aks-
 
 
 def hardened_cluster() -> dict[str, Any]:
-    """ARM REST document of a cluster that meets every control of the baseline."""
+    """ARM REST document of a cluster that meets every control of the baseline (the one-flag
+    controls' good values from the catalog: ``builders.harden``)."""
 
     def pool(name: str, mode: str, taints: list[str], labels: dict[str, str]) -> dict[str, Any]:
-        return {
-            "name": name,
-            "mode": mode,
-            "count": 3,
-            "vmSize": "Standard_E104is_v5",
-            "osType": "Linux",
-            "orchestratorVersion": "1.35.1",
-            "currentOrchestratorVersion": "1.35.1",
-            "vnetSubnetID": SUBNET,
-            "enableNodePublicIP": False,
-            "enableEncryptionAtHost": True,
-            "nodeTaints": taints,
-            "nodeLabels": labels,
-            "securityProfile": {"sshAccess": "Disabled"},
-        }
+        return harden(
+            {
+                "name": name,
+                "mode": mode,
+                "count": 3,
+                "vmSize": "Standard_E104is_v5",
+                "osType": "Linux",
+                "orchestratorVersion": "1.35.1",
+                "currentOrchestratorVersion": "1.35.1",
+                "vnetSubnetID": SUBNET,
+                "enableNodePublicIP": False,
+                "enableEncryptionAtHost": True,
+                "nodeTaints": taints,
+                "nodeLabels": labels,
+                "securityProfile": {"sshAccess": "Disabled"},
+            },
+            TargetKind.CLUSTER,
+            pool_level=True,
+        )
 
-    return {
-        "id": CLUSTER,
-        "name": "aks-prod",
-        "type": "Microsoft.ContainerService/managedClusters",
-        "location": "westeurope",
-        "sku": {"name": "Base", "tier": "Standard"},
-        "identity": {"type": "UserAssigned", "userAssignedIdentities": {UAMI: {"principalId": "p", "clientId": "c"}}},
-        "properties": {
-            "provisioningState": "Succeeded",
-            "kubernetesVersion": "1.35.1",
-            "currentKubernetesVersion": "1.35.1",
-            "supportPlan": "KubernetesOfficial",
-            "enableRBAC": True,
-            "disableLocalAccounts": True,
-            "nodeResourceGroup": "MC_rg-prod_aks-prod_westeurope",
-            "aadProfile": {"managed": True, "enableAzureRBAC": True, "adminGroupObjectIDs": ["g"]},
-            "apiServerAccessProfile": {"enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": False},
-            "autoUpgradeProfile": {"upgradeChannel": "stable", "nodeOSUpgradeChannel": "NodeImage"},
-            "agentPoolProfiles": [
-                pool("system", "System", ["CriticalAddonsOnly=true:NoSchedule"], {}),
-                pool("payments", "User", ["app=payments:NoSchedule"], {"app": "payments"}),
-                pool("web", "User", ["app=web:NoSchedule"], {"app": "web"}),
-            ],
-            "identityProfile": {
-                "kubeletidentity": {"objectId": KUBELET, "clientId": "k", "resourceId": UAMI + "-kubelet"}
+    return harden(
+        {
+            "id": CLUSTER,
+            "name": "aks-prod",
+            "type": "Microsoft.ContainerService/managedClusters",
+            "location": "westeurope",
+            "sku": {"name": "Base", "tier": "Standard"},
+            "identity": {
+                "type": "UserAssigned",
+                "userAssignedIdentities": {UAMI: {"principalId": "p", "clientId": "c"}},
             },
-            "addonProfiles": {
-                "azurepolicy": {"enabled": True},
-                "omsagent": {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": "/w"}},
-                "azureKeyvaultSecretsProvider": {"enabled": True, "config": {"enableSecretRotation": "true"}},
-                "httpApplicationRouting": {"enabled": False},
-            },
-            "ingressProfile": {"webAppRouting": {"enabled": True}},
-            "networkProfile": {
-                "networkPlugin": "azure",
-                "networkPolicy": "cilium",
-                "networkDataplane": "cilium",
-                "outboundType": "userDefinedRouting",
-            },
-            "securityProfile": {
-                "defender": {"logAnalyticsWorkspaceResourceId": "/w", "securityMonitoring": {"enabled": True}},
-                "azureKeyVaultKms": {
-                    "enabled": True,
-                    "keyId": "https://kv/keys/k/1",
-                    "keyVaultNetworkAccess": "Private",
+            "properties": {
+                "provisioningState": "Succeeded",
+                "kubernetesVersion": "1.35.1",
+                "currentKubernetesVersion": "1.35.1",
+                "supportPlan": "KubernetesOfficial",
+                "enableRBAC": True,
+                "disableLocalAccounts": True,
+                "nodeResourceGroup": "MC_rg-prod_aks-prod_westeurope",
+                "aadProfile": {"managed": True, "enableAzureRBAC": True, "adminGroupObjectIDs": ["g"]},
+                "apiServerAccessProfile": {"enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": False},
+                "autoUpgradeProfile": {"upgradeChannel": "stable", "nodeOSUpgradeChannel": "NodeImage"},
+                "agentPoolProfiles": [
+                    pool("system", "System", ["CriticalAddonsOnly=true:NoSchedule"], {}),
+                    pool("payments", "User", ["app=payments:NoSchedule"], {"app": "payments"}),
+                    pool("web", "User", ["app=web:NoSchedule"], {"app": "web"}),
+                ],
+                "identityProfile": {
+                    "kubeletidentity": {"objectId": KUBELET, "clientId": "k", "resourceId": UAMI + "-kubelet"}
                 },
-                "imageCleaner": {"enabled": True, "intervalHours": 48},
-                "workloadIdentity": {"enabled": True},
+                "addonProfiles": {
+                    "azurepolicy": {"enabled": True},
+                    "omsagent": {"enabled": True, "config": {"logAnalyticsWorkspaceResourceID": "/w"}},
+                    "azureKeyvaultSecretsProvider": {"enabled": True, "config": {"enableSecretRotation": "true"}},
+                    "httpApplicationRouting": {"enabled": False},
+                },
+                "ingressProfile": {"webAppRouting": {"enabled": True}},
+                "networkProfile": {
+                    "networkPlugin": "azure",
+                    "networkPolicy": "cilium",
+                    "networkDataplane": "cilium",
+                    "outboundType": "userDefinedRouting",
+                },
+                "securityProfile": {
+                    "defender": {"logAnalyticsWorkspaceResourceId": "/w", "securityMonitoring": {"enabled": True}},
+                    "azureKeyVaultKms": {
+                        "enabled": True,
+                        "keyId": "https://kv/keys/k/1",
+                        "keyVaultNetworkAccess": "Private",
+                    },
+                    "imageCleaner": {"enabled": True, "intervalHours": 48},
+                    "workloadIdentity": {"enabled": True},
+                },
+                "oidcIssuerProfile": {"enabled": True, "issuerURL": "https://oidc.example/"},
+                "podIdentityProfile": {"enabled": False},
             },
-            "oidcIssuerProfile": {"enabled": True, "issuerURL": "https://oidc.example/"},
-            "podIdentityProfile": {"enabled": False},
         },
-    }
+        TargetKind.CLUSTER,
+    )
 
 
 def hardened_registry() -> dict[str, Any]:
-    return {
-        "id": REGISTRY,
-        "name": "acrprod",
-        "type": "Microsoft.ContainerRegistry/registries",
-        "location": "westeurope",
-        "sku": {"name": "Premium", "tier": "Premium"},
-        "properties": {
-            "provisioningState": "Succeeded",
-            "loginServer": "acrprod.azurecr.io",
-            "adminUserEnabled": False,
-            "anonymousPullEnabled": False,
-            "publicNetworkAccess": "Disabled",
-            "privateEndpointConnections": [
-                {
-                    "id": f"{REGISTRY}/privateEndpointConnections/pe-acr",
-                    "name": "pe-acr",
-                    "properties": {"privateLinkServiceConnectionState": {"status": "Approved"}},
-                }
-            ],
+    return harden(
+        {
+            "id": REGISTRY,
+            "name": "acrprod",
+            "type": "Microsoft.ContainerRegistry/registries",
+            "location": "westeurope",
+            "sku": {"name": "Premium", "tier": "Premium"},
+            "properties": {
+                "provisioningState": "Succeeded",
+                "loginServer": "acrprod.azurecr.io",
+                "adminUserEnabled": False,
+                "anonymousPullEnabled": False,
+                "publicNetworkAccess": "Disabled",
+                "privateEndpointConnections": [
+                    {
+                        "id": f"{REGISTRY}/privateEndpointConnections/pe-acr",
+                        "name": "pe-acr",
+                        "properties": {"privateLinkServiceConnectionState": {"status": "Approved"}},
+                    }
+                ],
+            },
         },
-    }
+        TargetKind.REGISTRY,
+    )
 
 
 def _vnet() -> dict[str, Any]:
@@ -371,7 +387,7 @@ NOT_PROVABLE = {
 
 def test_hardened_estate_passes_every_control() -> None:
     findings = by_control(all_findings(estate()))
-    assert len(findings) == 47
+    assert len(findings) == len(CATALOG)  # one cluster, one registry, one subscription
     for control_id, finding in findings.items():
         expected = NOT_PROVABLE.get(control_id, "NotApplicable" if control_id == "AKS.AuthorizedIPRanges" else "Pass")
         assert finding.Status == expected, (control_id, finding.Reason)
@@ -417,21 +433,21 @@ def test_removed_documents_appear_as_unreadable_in_the_reason(removed: frozenset
 
 # --------------------------------------------------------------------------- (c) deciding keys dropped
 
-# Boolean controls and the REST path of the key that decides them.
+# Boolean controls and the REST path of the key that decides them: every one-flag cluster control
+# that passes only on a good value (declared in the catalog), and these.
 DECIDING: dict[str, tuple[tuple[str, ...], ...]] = {
-    "AKS.PrivateCluster": (("properties", "apiServerAccessProfile", "enablePrivateCluster"),),
-    "AKS.KubernetesRBAC": (("properties", "enableRBAC"),),
-    "AKS.LocalAccountsDisabled": (("properties", "disableLocalAccounts"),),
-    "AKS.DefenderSensor": (("properties", "securityProfile", "defender", "securityMonitoring", "enabled"),),
+    **{
+        c.id: (("properties", *c.flag.full_path.split(".")),)
+        for c in CATALOG
+        if c.flag and c.target is TargetKind.CLUSTER and c.flag.where != "pools" and c.flag.want is not False
+    },
     "AKS.KmsEtcdEncryption": (("properties", "securityProfile", "azureKeyVaultKms", "enabled"),),
     "AKS.ImageCleaner": (("properties", "securityProfile", "imageCleaner", "enabled"),),
     "AKS.WorkloadIdentity": (
         ("properties", "securityProfile", "workloadIdentity", "enabled"),
         ("properties", "oidcIssuerProfile", "enabled"),
     ),
-    "AKS.AzureRBAC": (("properties", "aadProfile", "enableAzureRBAC"),),
     "AKS.EntraIDIntegration": (("properties", "aadProfile", "managed"),),
-    "AKS.AzurePolicyAddon": (("properties", "addonProfiles", "azurepolicy", "enabled"),),
     "AKS.NetworkPolicy": (("properties", "networkProfile", "networkPolicy"),),
 }
 

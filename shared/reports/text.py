@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from shared.baseline.model import Control
+from shared.baseline.model import CIS_AKS_VERSION, MCSB_VERSION, Control, Reads, document_label
+from shared.core import resource_types
 from shared.core.ids import norm
 from shared.core.model import Finding, Severity, Status, TargetKind, TargetResult
 from shared.core.serialize import json_safe
@@ -651,6 +652,27 @@ def catalog_records(controls: Sequence[Control]) -> list[dict[str, Any]]:
     ]
 
 
+def _maps_to(c: Control) -> str:
+    parts = [f"seed {c.section}"]
+    if c.frameworks.cis_aks:
+        parts.append(f"CIS AKS {CIS_AKS_VERSION} {', '.join(c.frameworks.cis_aks)}")
+    if c.frameworks.mcsb:
+        parts.append(f"MCSB {MCSB_VERSION} {', '.join(c.frameworks.mcsb)}")
+    return "; ".join(parts)
+
+
+def _reads_markdown(c: Control) -> list[str]:
+    reads = c.reads or Reads()
+    own = target_short_name(c.target.value)
+    lines = [f"- {own}: " + (", ".join(f"`{p}`" for p in reads.target) or "-")]
+    for resource_type, paths in reads.related:
+        known = resource_types.entry(resource_type)
+        arm = known.arm_type if known is not None else resource_type
+        shown = ", ".join(f"`{p}`" for p in paths) or "whether they were read"
+        lines.append(f"- {document_label(resource_type)} (`{arm}`): {shown}")
+    return lines
+
+
 def _catalog_table(controls: Sequence[Control], version: str, width: int = 160) -> str:
     headers = ("ID", "SEVERITY", "SECTION", "TARGET", "TITLE")
     rows = [
@@ -695,6 +717,7 @@ def _catalog_markdown(controls: Sequence[Control], version: str) -> str:
     rows = [
         (
             f"[{c.id}](#{_gh_anchor(c.id)})",
+            c.ref,
             c.title,
             c.section,
             c.severity.value,
@@ -704,16 +727,17 @@ def _catalog_markdown(controls: Sequence[Control], version: str) -> str:
         for section in sections
         for c in section.controls
     ]
-    lines.extend(_md_table(("ID", "Title", "Section", "Severity", "Target", "Optional"), rows))
+    lines.extend(_md_table(("ID", "Ref", "Title", "Section", "Severity", "Target", "Optional"), rows))
     for section in sections:
         lines.extend(["", f"## {_section_title(section.name)}"])
         for c in section.controls:
             lines.extend(["", f"### {c.id}", "", f"**{c.title.strip()}**", ""])
             lines.extend(
                 _md_table(
-                    ("Section", "Severity", "Target", "Optional"),
+                    ("Ref", "Section", "Severity", "Target", "Optional"),
                     [
                         (
+                            c.ref,
                             c.section,
                             c.severity.value,
                             f"{target_short_name(c.target.value)} (`{c.target.value}`)",
@@ -722,8 +746,14 @@ def _catalog_markdown(controls: Sequence[Control], version: str) -> str:
                     ],
                 )
             )
+            lines.extend(["", f"Maps to: {_maps_to(c)}."])
             lines.extend(["", "**Rationale**", "", *(c.rationale.strip().splitlines() or ["-"])])
+            lines.extend(["", "**Reads**", "", *_reads_markdown(c)])
             lines.extend(["", "**Remediation**", "", *(_remediation_markdown(c.remediation) or ["-"])])
+            if c.fix.bicep:
+                lines.extend(["", "In Bicep:", "", "```bicep", *c.fix.bicep.split("\n"), "```"])
+            if c.fix.portal:
+                lines.extend(["", f"In the portal: {c.fix.portal}"])
             if c.parameters:
                 lines.extend(["", "**Parameters**", ""])
                 lines.extend(
