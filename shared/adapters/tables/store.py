@@ -465,6 +465,22 @@ class Store:
         self.states = StateTable(service, state_table, self.writes)
         self.index = DependencyIndex(service, deps_table, self.writes)
         self.outbox_table: TableClient = service.get_table_client(outbox_table)
+        # What the service layer calls, each answered by the table that holds the data.
+        self.summary = self.states.summary
+        self.control_rows = self.states.control_rows
+        self.record = self.states.record
+        self.mark_deleted = self.states.mark_deleted
+        self.pending_outbound = self.states.pending_outbound
+        self.clear_outbound = self.states.clear_outbound
+        self.summaries = self.states.summaries
+        self.targets_within = self.states.targets_within
+        self.state_records = self.states.state_records
+        self.history_records = self.states.history_records
+        self.add_dependencies = self.index.add
+        self.remove_dependencies = self.index.remove
+        self.update_dependencies = self.index.update
+        self.dependencies_of = self.index.of
+        self.dependents = self.index.dependents
 
     @property
     def state(self) -> TableClient:
@@ -489,75 +505,8 @@ class Store:
     def outbox(self) -> TableOutbox:
         return TableOutbox(self)
 
-    # --- state (StateTable) ---------------------------------------------------------------------
-    def summary(self, resource_id: str) -> Summary | None:
-        return self.states.summary(resource_id)
-
-    def control_rows(self, resource_id: str) -> dict[str, dict[str, Any]]:
-        return self.states.control_rows(resource_id)
-
     def previous_statuses(self, rows: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
         return {cid: str(row.get("Status") or "") for cid, row in rows.items()}
-
-    def record(
-        self,
-        result: TargetResult,
-        read_at: datetime,
-        *,
-        summary: Summary | None,
-        rows: Mapping[str, Mapping[str, Any]],
-        extra: Mapping[str, Any] | None = None,
-        outbound: Callable[[TargetResult], dict[str, Any]] | None = None,
-        attempts: int = 3,
-    ) -> RecordOutcome:
-        return self.states.record(
-            result, read_at, summary=summary, rows=rows, extra=extra, outbound=outbound, attempts=attempts
-        )
-
-    def mark_deleted(
-        self,
-        resource_id: str,
-        at: datetime,
-        *,
-        summary: Summary | None,
-        extra: Mapping[str, Any],
-        outbound: dict[str, Any] | None = None,
-    ) -> bool:
-        return self.states.mark_deleted(resource_id, at, summary=summary, extra=extra, outbound=outbound)
-
-    def pending_outbound(self, limit: int = 500) -> list[tuple[str, str, dict[str, Any]]]:
-        return self.states.pending_outbound(limit)
-
-    def clear_outbound(self, partition: str, row: str) -> None:
-        self.states.clear_outbound(partition, row)
-
-    def summaries(self, include_deleted: bool = True) -> list[Summary]:
-        return self.states.summaries(include_deleted)
-
-    def targets_within(self, scope: str | None) -> list[str]:
-        return self.states.targets_within(scope)
-
-    def state_records(self, resource_id: str | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:
-        return self.states.state_records(resource_id, include_deleted)
-
-    def history_records(self, resource_id: str | None = None) -> list[dict[str, Any]]:
-        return self.states.history_records(resource_id)
-
-    # --- dependency index (DependencyIndex) ------------------------------------------------------
-    def update_dependencies(self, resource_id: str, related: Iterable[str], previous: Iterable[str]) -> int:
-        return self.index.update(resource_id, related, previous)
-
-    def add_dependencies(self, resource_id: str, dependencies: Iterable[str]) -> int:
-        return self.index.add(resource_id, dependencies)
-
-    def remove_dependencies(self, resource_id: str, dependencies: Iterable[str]) -> int:
-        return self.index.remove(resource_id, dependencies)
-
-    def dependencies_of(self, resource_id: str) -> list[str]:
-        return self.index.of(resource_id)
-
-    def dependents(self, exact: Iterable[str], under: Iterable[str] = ()) -> set[str]:
-        return self.index.dependents(exact, under)
 
 
 def open_store(
