@@ -82,6 +82,14 @@ class Frameworks:
     mcsb: tuple[str, ...] = ()
 
 
+# Where the mappings come from. MCSB: the group (``Azure_Security_Benchmark_v3.0_<id>``, the
+# MCSB v1 ids) of the built-in Azure Policy definition that checks the same property, in the
+# "Microsoft cloud security benchmark" initiative 1f3afdf9-d0c9-4c3d-847f-89da613e70a8 (and, for
+# DP-4 encryption at host, IM-1 Entra ID and ACR admin user, NS-2 registry SKU and public access,
+# its v2 preview e3ec7e09-768c-4b64-882c-fcada3772047): Azure/azure-policy,
+# built-in-policies/policySetDefinitions/Security Center/{AzureSecurityCenter,MCSBv2}.json.
+# CIS: the recommendation numbers of the CIS AKS Benchmark v1.8.0 as kube-bench lists them
+# (aquasecurity/kube-bench cfg/aks-1.8.0/{controlplane,managedservices}.yaml).
 CIS_AKS_VERSION = "1.8.0"
 MCSB_VERSION = "v1"
 _MCSB_ID = re.compile(r"^(NS|IM|PA|DP|AM|LT|IR|PV|ES|BR|DS|GS)-\d{1,2}$")
