@@ -41,6 +41,7 @@ class Scope:
 @dataclass
 class Planned:
     type: str
+    api_version: str
     symbol: str
     file: str
     scope: Scope
@@ -294,7 +295,7 @@ def _deploy(file: Path, given: Mapping[str, Any], scope: Scope, deployment_sub: 
             where = inner.scope
             if res["type"].lower() == "microsoft.resources/resourcegroups":
                 where = Scope(inner.scope.subscription, evaluated.get("name"))
-            out.resources.append(Planned(res["type"], symbol, file.name, where, evaluated))
+            out.resources.append(Planned(res["type"], res["api_version"], symbol, file.name, where, evaluated))
     for module in (tree.get("modules") or {}).values():
         target = (file.parent / module["detail"]["path"]).resolve()
         for inner, body in _instances(module["config"], env):
