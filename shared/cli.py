@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 
-from shared import __version__, cli_pipeline, explain, html_report, report
+from shared import __version__, cli_pipeline, doctor, explain, html_report, report
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
 from shared.clock import Clock, system_clock
 from shared.config import Config, ConfigError
@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("control_id", metavar="CONTROL_ID", help="e.g. AKS.PrivateCluster (any case)")
     cli_pipeline.add_parsers(sub)
+    doctor.add_parser(sub)
     return parser
 
 
@@ -121,6 +122,8 @@ def _main(argv: Sequence[str] | None, clock: Clock) -> int:
         return _explain(args.control_id)
     if args.command == "report" and not args.from_store:
         return _report(args)
+    if args.command == "doctor":
+        return doctor.run(args)
     return cli_pipeline.run(args)
 
 
