@@ -1,5 +1,5 @@
 // AKS Compliance Monitor: everything `azd up` provisions (then azd deploys the code, then
-// the postdeploy hook creates the Event Grid subscription: eventgrid/subscription.bicep).
+// the postdeploy hook creates the Event Grid subscriptions: eventgrid/subscriptions.bicep).
 targetScope = 'subscription'
 
 @minLength(1)
@@ -19,8 +19,14 @@ param location string
 @description('Subscription ids to monitor (Reader is granted on each). Empty: the deployment subscription only.')
 param monitoredSubscriptionIds array = []
 
-@description('Subscription ids whose Azure Firewalls count as egress firewalls for every cluster (HUB_SUBSCRIPTIONS).')
+@description('Subscription ids whose Azure Firewalls count as egress firewalls for every cluster (HUB_SUBSCRIPTIONS); Reader and both event topics are deployed in each.')
 param hubSubscriptionIds array = []
+
+@description('Existing Microsoft.Resources.Subscriptions system topics to reuse (Azure allows one per subscription), by subscription id: {"<id>": {"name": "...", "resourceGroup": "..."}}.')
+param existingResourceTopics object = {}
+
+@description('Existing Microsoft.PolicyInsights.PolicyStates system topics to reuse, by subscription id, as existingResourceTopics.')
+param existingPolicyTopics object = {}
 
 @description('Minutes between two sweeps of the whole estate; sets SWEEP_SCHEDULE and the pipeline-silent alert window.')
 @allowed([
@@ -88,6 +94,29 @@ var functionAppName = 'func-${resourceToken}'
 var scopeSubscriptionIds = empty(monitoredSubscriptionIds) ? [
   subscription().subscriptionId
 ] : monitoredSubscriptionIds
+// Every subscription whose changes can change a verdict: Reader and both system topics in each.
+var eventSubscriptionIds = union(scopeSubscriptionIds, hubSubscriptionIds)
+// Where the topics of a subscription other than the deployment subscription live (a system topic
+// is created in its source's subscription).
+var eventsResourceGroupName = 'rg-${environmentName}-events'
+var resourcesTopicType = 'Microsoft.Resources.Subscriptions'
+var policyTopicType = 'Microsoft.PolicyInsights.PolicyStates'
+// One entry per system topic (created, or existing and reused): the modules below deploy them and
+// the postdeploy hook subscribes the function to each (output AZURE_EVENTGRID_TOPICS).
+var resourceTopicPlan = [for sub in eventSubscriptionIds: {
+  subscriptionId: sub
+  resourceGroup: contains(existingResourceTopics, sub) ? existingResourceTopics[sub].resourceGroup : ((sub == subscription().subscriptionId) ? resourceGroupName : eventsResourceGroupName)
+  name: contains(existingResourceTopics, sub) ? existingResourceTopics[sub].name : 'evgt-${resourceToken}'
+  topicType: resourcesTopicType
+  reused: contains(existingResourceTopics, sub)
+}]
+var policyTopicPlan = [for sub in eventSubscriptionIds: {
+  subscriptionId: sub
+  resourceGroup: contains(existingPolicyTopics, sub) ? existingPolicyTopics[sub].resourceGroup : ((sub == subscription().subscriptionId) ? resourceGroupName : eventsResourceGroupName)
+  name: contains(existingPolicyTopics, sub) ? existingPolicyTopics[sub].name : 'evgt-policy-${resourceToken}'
+  topicType: policyTopicType
+  reused: contains(existingPolicyTopics, sub)
+}]
 
 // Names the code binds to (shared/settings.py, functions/worker.py).
 var workQueueName = 'compliance-work'
@@ -96,11 +125,17 @@ var depsTable = 'ComplianceDeps'
 var outboxTable = 'ComplianceOutbox'
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'eventgrid-deadletter'
+// The Functions host's own blob containers: timer schedules and leases, and the host keys (the
+// Event Grid extension's system key). Created by storage.bicep; the host's role covers only them.
+var hostContainerNames = [
+  'azure-webjobs-hosts'
+  'azure-webjobs-secrets'
+]
 
 // NCRONTAB (six fields, seconds first); every allowed interval divides an hour or a day.
 var sweepSchedule = sweepIntervalMinutes < 60 ? '0 */${sweepIntervalMinutes} * * * *' : (sweepIntervalMinutes < 1440 ? '0 0 */${sweepIntervalMinutes / 60} * * *' : '0 0 0 * * *')
 
-resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: resourceGroupName
   location: location
   tags: allTags
@@ -125,6 +160,7 @@ module storage 'modules/storage.bicep' = {
     tags: allTags
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    hostContainerNames: hostContainerNames
     workQueueName: workQueueName
     tableNames: [
       stateTable
@@ -154,13 +190,20 @@ module rbac 'modules/rbac.bicep' = {
   params: {
     principalId: identity.outputs.principalId
     storageAccountName: storage.outputs.name
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    hostContainerNames: hostContainerNames
+    queueNames: [
+      workQueueName
+      '${workQueueName}-poison'
+    ]
     dataCollectionRuleName: monitoring.outputs.dataCollectionRuleName
     appInsightsName: monitoring.outputs.appInsightsName
   }
 }
 
-// Reader on every monitored subscription (a subscription-scope deployment in each).
-module readers 'modules/reader.bicep' = [for (subscriptionId, i) in scopeSubscriptionIds: {
+// Reader on every monitored and hub subscription (a subscription-scope deployment in each): the
+// firewall and route checks read the hub's firewalls, the sweep and the events the rest.
+module readers 'modules/reader.bicep' = [for (subscriptionId, i) in eventSubscriptionIds: {
   name: 'reader-${resourceToken}-${i}'
   scope: subscription(subscriptionId)
   params: {
@@ -215,18 +258,66 @@ module functionApp 'modules/functionapp.bicep' = {
   ]
 }
 
-// The topic can exist before the function; its event subscription cannot (postdeploy hook).
-module eventGridTopic 'modules/eventgrid-topic.bicep' = {
-  name: 'eventgrid-topic'
-  scope: rg
+// The topics can exist before the function; their event subscriptions cannot (postdeploy hook).
+// A resource group for them in each other subscription, unless both of its topics are reused.
+module eventResourceGroups 'modules/events-rg.bicep' = [for (sub, i) in eventSubscriptionIds: {
+  name: 'events-rg-${resourceToken}-${i}'
+  scope: subscription(sub)
   params: {
-    name: 'evgt-${resourceToken}'
+    name: eventsResourceGroupName
+    location: location
     tags: allTags
-    storageAccountName: storage.outputs.name
-    deadLetterContainerName: storage.outputs.deadLetterContainerName
+    create: (sub != subscription().subscriptionId) && (!(contains(existingResourceTopics, sub) && contains(existingPolicyTopics, sub)))
+  }
+}]
+
+module resourceTopics 'modules/system-topic.bicep' = [for (topic, i) in resourceTopicPlan: {
+  name: 'topic-resources-${resourceToken}-${i}'
+  scope: resourceGroup(topic.subscriptionId, topic.resourceGroup)
+  params: {
+    name: topic.name
+    topicType: topic.topicType
+    tags: (topic.reused) ? {} : allTags
     workspaceId: monitoring.outputs.workspaceId
   }
-}
+  dependsOn: [
+    rg
+    eventResourceGroups
+  ]
+}]
+
+module policyTopics 'modules/system-topic.bicep' = [for (topic, i) in policyTopicPlan: {
+  name: 'topic-policy-${resourceToken}-${i}'
+  scope: resourceGroup(topic.subscriptionId, topic.resourceGroup)
+  params: {
+    name: topic.name
+    topicType: topic.topicType
+    tags: (topic.reused) ? {} : allTags
+    workspaceId: monitoring.outputs.workspaceId
+  }
+  dependsOn: [
+    rg
+    eventResourceGroups
+  ]
+}]
+
+// Each topic's identity writes its dead letters to the one container of this resource group.
+module deadLetterWriters 'modules/deadletter-writer.bicep' = [for (sub, i) in eventSubscriptionIds: {
+  name: 'deadletter-${resourceToken}-${i}'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    deadLetterContainerName: storage.outputs.deadLetterContainerName
+    topicIds: [
+      resourceTopics[i].outputs.id
+      policyTopics[i].outputs.id
+    ]
+    principalIds: [
+      resourceTopics[i].outputs.principalId
+      policyTopics[i].outputs.principalId
+    ]
+  }
+}]
 
 module workbook 'modules/workbook.bicep' = {
   name: 'workbook'
@@ -267,7 +358,7 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_ID string = functionApp.outputs.id
 output AZURE_FUNCTION_NAME_EVENTS string = 'on_resource_event'
-output AZURE_EVENTGRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
+output AZURE_EVENTGRID_TOPICS array = concat(resourceTopicPlan, policyTopicPlan)
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_ACCOUNT_ID string = storage.outputs.id
 output AZURE_DEADLETTER_CONTAINER_NAME string = storage.outputs.deadLetterContainerName

@@ -94,6 +94,10 @@ INLINE_SUPPRESSIONS = {
     ("modules/functionapp.bicep", "CKV_AZURE_17"): "no client certificates: Event Grid presents none",
     ("modules/functionapp.bicep", "CKV_AZURE_212"): "Flex scales from zero; retries and the sweep cover a gap",
     ("modules/functionapp.bicep", "CKV_AZURE_213"): "no health check on Flex Consumption; the alerts watch the app",
+    (
+        "modules/functionapp.bicep",
+        "CKV_AZURE_78",
+    ): "FTP off by basicPublishingCredentialsPolicies; Flex rejects ftpsState",
     ("modules/compliance-events.bicep", "CKV_AZURE_193"): "Flex publishes over the public endpoint; local auth is off",
 }
 # checkov failures accepted without an inline skip (a check whose resource cannot carry one),
@@ -428,9 +432,20 @@ def test_storage_security() -> None:
     assert props["supportsHttpsTrafficOnly"] is True
     assert props["defaultToOAuthAuthentication"] is True
     containers = resources(path, "Microsoft.Storage/storageAccounts/blobServices/containers")
-    assert len(containers) == 2
+    assert sorted(containers) == ["deadLetterContainer", "deploymentContainer", "hostContainers"]
     for container in containers.values():
         assert body(container)["properties"]["publicAccess"] == "None"
+    assert variables(MAIN)["hostContainerNames"] == ["azure-webjobs-hosts", "azure-webjobs-secrets"]
+
+
+def test_basic_publishing_credentials_are_off() -> None:
+    path = INFRA / "modules" / "functionapp.bicep"
+    policies = resources(path, "Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+    assert {body(p)["name"]: body(p)["properties"] for p in policies.values()} == {
+        "ftp": {"allow": False},
+        "scm": {"allow": False},
+    }
+    assert all(body(p)["parent"] == "functionApp" for p in policies.values())
 
 
 def test_monitoring_is_entra_only() -> None:
@@ -512,12 +527,23 @@ def test_tables_and_dcr_load_the_schema() -> None:
 
 
 def test_system_topic() -> None:
-    path = INFRA / "modules" / "eventgrid-topic.bicep"
+    path = INFRA / "modules" / "system-topic.bicep"
     topic = body(the_resource(path, "Microsoft.EventGrid/systemTopics"))
     assert topic["location"] == "global"
     assert topic["identity"] == {"type": "SystemAssigned"}
-    assert topic["properties"]["topicType"] == "Microsoft.Resources.Subscriptions"
-    # The event subscription is not in main: it is created after the code (postdeploy hook).
+    assert topic["properties"]["source"] == {
+        "operator": {
+            "type": "property_accessor",
+            "operands": {"operand_1": {"function": {"type": "subscription", "parameters": {"subscription_id": None}}}, "operand_2": "id"},
+        }
+    }  # fmt: skip
+    allowed = next(
+        d["argument"] for d in parsed(path)["parameters"]["topicType"]["decorators"] if d["type"] == "allowed"
+    )
+    assert sorted(allowed) == sorted(TOPIC_TYPES)
+    diagnostics = body(the_resource(path, "Microsoft.Insights/diagnosticSettings"))
+    assert diagnostics["properties"]["logs"] == [{"category": "DeliveryFailures", "enabled": True}]
+    # The event subscriptions are not in main: they are created after the code (postdeploy hook).
     for other in bicep_files():
         if other.parent.name != "eventgrid":
             assert not resources(other, "Microsoft.EventGrid/systemTopics/eventSubscriptions"), rel(other)
@@ -539,7 +565,8 @@ def test_event_subscription() -> None:
     assert dead["identity"] == {"type": "SystemAssigned"}
     assert dead["deadLetterDestination"]["endpointType"] == "StorageBlob"
 
-    filt = props["filter"]
+    # Resource changes: the types the code reads, succeeded, within Event Grid's filter limits.
+    filt = resolve(path, "resourceFilter")
     assert {t.lower() for t in filt["includedEventTypes"]} == set(events.RESOURCE_EVENTS)
     filters = filt["advancedFilters"]
     counts = []
@@ -562,23 +589,98 @@ def test_event_subscription() -> None:
     assert {p.lower().rstrip("/") for p in prefixes} == set(events.RELEVANT_TYPE_PREFIXES)
     assert by_key["data.status"] == {"operatorType": "StringIn", "key": "data.status", "values": ["Succeeded"]}
 
+    # Policy compliance changes: every PolicyState event type the code understands, of clusters
+    # and registries (the subject is the evaluated resource's id).
+    policy = resolve(path, "policyFilter")
+    assert {t.lower() for t in policy["includedEventTypes"]} == set(events.POLICY_EVENTS)
+    (subject,) = policy["advancedFilters"]
+    assert subject["key"] == "subject" and subject["operatorType"] == "StringContains"
+    assert {v.lower().strip("/").split("/", 1)[1] for v in subject["values"]} == {
+        "microsoft.containerservice/managedclusters",
+        "microsoft.containerregistry/registries",
+    }
+    # Each topic type gets its own filter, the same delivery, retry and dead-letter policy.
+    filt = {**filt, "advancedFilters": [{**f, "values": resolve(path, f["values"])} for f in filters]}
+    for topic_type, expected in ((TOPIC_TYPES[0], filt), (TOPIC_TYPES[1], policy)):
+        planned = _event_subscriptions(
+            [{"subscriptionId": HUB, "resourceGroup": "rg", "name": "t", "topicType": topic_type}]
+        )
+        (only,) = planned
+        assert only.body["properties"]["filter"] == expected
+        assert only.body["properties"]["retryPolicy"] == props["retryPolicy"]
+        assert only.body["properties"]["deadLetterWithResourceIdentity"] == {
+            "identity": {"type": "SystemAssigned"},
+            "deadLetterDestination": {"endpointType": "StorageBlob", "properties": {"resourceId": "/sa", "blobContainerName": "dl"}},
+        }  # fmt: skip
+
+
+def _event_subscriptions(topics: list[dict[str, Any]]) -> list[Any]:
+    """What the postdeploy hook's template deploys for these topics (AZURE_EVENTGRID_TOPICS)."""
+    from tests.bicep_plan import Scope, plan
+
+    params = {"topics": topics, "functionAppId": "/subscriptions/d/resourceGroups/rg/providers/Microsoft.Web/sites/f",
+              "deadLetterStorageAccountId": "/sa", "deadLetterContainerName": "dl"}  # fmt: skip
+    planned = plan(INFRA / "eventgrid" / "subscriptions.bicep", params, Scope(DEPLOYMENT_SUB))
+    return planned.of_type("Microsoft.EventGrid/systemTopics/eventSubscriptions")
+
 
 def test_postdeploy_hook_matches_its_template_and_main_outputs() -> None:
     hook = (INFRA / "hooks" / "postdeploy.sh").read_text(encoding="utf-8")
+    ps1 = (INFRA / "hooks" / "postdeploy.ps1").read_text(encoding="utf-8")
     assert os.access(INFRA / "hooks" / "postdeploy.sh", os.X_OK), "postdeploy.sh must be executable"
-    assert "eventgrid/subscription.bicep" in hook
-    assert "az deployment group create" in hook
+    for script in (hook, ps1):
+        assert "eventgrid" in script and "subscriptions.bicep" in script
+        assert "az deployment sub create" in script
+        assert "az account show" in script, "a signed-out user gets az's error at once"
     outputs = set(parsed(MAIN)["outputs"])
     set_by_azd = {"AZURE_SUBSCRIPTION_ID", "AZURE_ENV_NAME", "AZURE_LOCATION"}
-    used = set(re.findall(r"\$\{?(AZURE_[A-Z_]+)", hook))
-    assert used - outputs - set_by_azd <= {"AZURE_FUNCTION_NAME_EVENTS"}, sorted(used - outputs - set_by_azd)
-    template = parsed(INFRA / "eventgrid" / "subscription.bicep")["parameters"]
-    passed = set(re.findall(r"^\s+(\w+)=\"\$", hook, re.MULTILINE))
-    assert passed <= set(template), f"hook passes unknown parameters: {sorted(passed - set(template))}"
+    for script in (hook, ps1):
+        used = set(re.findall(r"\$\{?(?:env:)?(AZURE_[A-Z_]+)", script))
+        assert used - outputs - set_by_azd <= {"AZURE_FUNCTION_NAME_EVENTS"}, sorted(used - outputs - set_by_azd)
+    template = parsed(INFRA / "eventgrid" / "subscriptions.bicep")["parameters"]
     required = {name for name, p in template.items() if p.get("default") is None}
-    assert required <= passed, f"hook does not pass: {sorted(required - passed)}"
-    ps1 = (INFRA / "hooks" / "postdeploy.ps1").read_text(encoding="utf-8")
-    assert required <= set(re.findall(r"(\w+)=\$", ps1))
+    for script in (hook, ps1):
+        passed = set(re.findall(r'"?(\w+)"?\s*[:=]\s*@?\{\s*"?value"?', script))
+        assert passed <= set(template), f"the hook passes unknown parameters: {sorted(passed - set(template))}"
+        assert required <= passed, f"the hook does not pass: {sorted(required - passed)}"
+    # az errors are never hidden: no stderr thrown away, and only "not found" means "wait".
+    assert "2>/dev/null" not in hook and "2>$null" not in ps1
+    assert "Not Found" in hook and "Not Found" in ps1
+
+
+def test_the_hook_reports_az_errors_at_once(tmp_path: Path) -> None:
+    # A stand-in `az` on PATH: signed out, `az account show` fails with az's own message.
+    shell = shutil.which("sh")
+    assert shell is not None
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    calls = tmp_path / "calls"
+    (fake / "az").write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {calls}\n'
+        'case "$1 $2" in\n'
+        '  "account show") echo "ERROR: Please run \'az login\' to setup account." >&2; exit 1;;\n'
+        '  "rest --method") echo "ERROR: Forbidden({\\"error\\":{\\"code\\":\\"AuthorizationFailed\\"}})" >&2; exit 1;;\n'
+        "esac\nexit 0\n",
+        encoding="utf-8",
+    )
+    (fake / "az").chmod(0o755)
+    env = {"PATH": f"{fake}:/usr/bin:/bin", "AZURE_SUBSCRIPTION_ID": DEPLOYMENT_SUB, "AZURE_LOCATION": "westeurope",
+           "AZURE_FUNCTION_APP_ID": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites/f",
+           "AZURE_EVENTGRID_TOPICS": "[]", "AZURE_STORAGE_ACCOUNT_ID": "/sa", "AZURE_DEADLETTER_CONTAINER_NAME": "dl",
+           "EVENTGRID_WAIT_ATTEMPTS": "3"}  # fmt: skip
+    hook = str(INFRA / "hooks" / "postdeploy.sh")
+    signed_out = subprocess.run([shell, hook], env=env, capture_output=True, text=True, timeout=30, check=False)
+    assert signed_out.returncode == 1
+    assert "Please run 'az login'" in signed_out.stderr and "not signed in" in signed_out.stderr
+    assert calls.read_text().splitlines() == ["account show --only-show-errors --output none"]
+    # Signed in but refused: the first refusal stops the wait with az's message (no sleeping).
+    (fake / "az").write_text((fake / "az").read_text().replace('"account show") echo', '"account show-x") echo'))
+    calls.unlink()
+    refused = subprocess.run([shell, hook], env=env, capture_output=True, text=True, timeout=30, check=False)
+    assert refused.returncode == 1 and "AuthorizationFailed" in refused.stderr, refused.stderr
+    assert "waiting" not in refused.stdout
+    assert sum(1 for line in calls.read_text().splitlines() if line.startswith("rest ")) == 1
 
 
 # --- role assignments --------------------------------------------------------------------------
@@ -604,11 +706,11 @@ def test_role_assignments_are_least_privilege() -> None:
     assert set(used) == set(ALLOWED_ROLES), f"allowed but unused: {sorted(set(ALLOWED_ROLES) - set(used))}"
 
 
-def test_reader_on_each_monitored_subscription() -> None:
+def test_reader_on_each_monitored_and_hub_subscription() -> None:
     main = parsed(MAIN)
     readers = main["modules"]["readers"]
     assert readers["detail"]["path"] == "modules/reader.bicep"
-    assert readers["config"]["loop_type"]["detail"]["array_name"] == "scopeSubscriptionIds"
+    assert readers["config"]["loop_type"]["detail"]["array_name"] == "eventSubscriptionIds"
     scope = body(readers)["scope"]
     assert scope["function"]["type"] == "subscription"
     reader = parsed(INFRA / "modules" / "reader.bicep")
@@ -617,6 +719,37 @@ def test_reader_on_each_monitored_subscription() -> None:
     assert "monitoredSubscriptionIds" in main["parameters"]
     assert main["parameters"]["monitoredSubscriptionIds"]["type"] == "array"
     assert "scopeSubscriptionIds" in json.dumps(body(main["modules"]["functionApp"])["params"]["scopeSubscriptions"])
+    # In the plan: Reader at subscription scope in every monitored and every hub subscription
+    # (the firewall and route checks read the hub's firewalls), and nowhere else.
+    planned = _main_plan(MONITORED, [HUB])
+    subscription_scoped = {
+        r.scope.subscription
+        for r in planned.of_type("Microsoft.Authorization/roleAssignments")
+        if r.scope.resource_group is None
+    }
+    assert subscription_scoped == {*MONITORED, HUB}
+    assert {s for s in subscription_scoped if s not in MONITORED} == {HUB}
+
+
+def test_storage_roles_are_scoped_to_what_the_app_uses() -> None:
+    path = INFRA / "modules" / "rbac.bicep"
+    scopes = {name: body(r)["scope"] for name, r in resources(path, "Microsoft.Authorization/roleAssignments").items()}
+    # Never the whole storage account: containers, queues and the table service.
+    assert "storage" not in scopes.values()
+    assert scopes["packageReader"] == "deploymentContainer"
+    assert scopes["hostBlobOwner"] == {
+        "operator": {"type": "index_accessor", "operands": {"operand_1": "hostContainers", "operand_2": "i"}}
+    }
+    assert scopes["queueContributor"] == {
+        "operator": {"type": "index_accessor", "operands": {"operand_1": "queues", "operand_2": "i"}}
+    }
+    assert scopes["tableContributor"] == "tableService"
+    text = path.read_text(encoding="utf-8")
+    assert "b7e6dc6d-f1e8-4753-8033-0f276bb0955b" in text  # Blob Data Owner: host containers only
+    rbac = body(parsed(MAIN)["modules"]["rbac"])["params"]
+    assert rbac["queueNames"] == ["workQueueName", "${workQueueName}-poison"]
+    assert rbac["hostContainerNames"] == "hostContainerNames"
+    assert function_index()["evaluate_target"][0]["queueName"] == variables(MAIN)["workQueueName"]
 
 
 # --- workbook and alerts -------------------------------------------------------------------------
@@ -722,6 +855,10 @@ def test_alert_rules() -> None:
 
 def test_azure_yaml() -> None:
     doc = yaml.safe_load((ROOT / "azure.yaml").read_text(encoding="utf-8"))
+    # Arrays through "${VAR=[]}" need Azure/azure-dev#6694, first released in azd 1.23.4.
+    required = doc["requiredVersions"]["azd"]
+    match = re.fullmatch(r">=\s*(\d+)\.(\d+)\.(\d+)", required)
+    assert match and tuple(map(int, match.groups())) >= (1, 23, 4), required
     assert doc["services"]["api"] == {"project": ".", "language": "python", "host": "function"}
     assert doc["infra"]["path"] == "infra" and doc["infra"]["module"] == "main"
     hooks = doc["hooks"]["postdeploy"]
@@ -806,3 +943,81 @@ def test_every_inline_suppression_is_justified() -> None:
             found.add((rel(path), check_id))
     assert found == set(INLINE_SUPPRESSIONS)
     assert all(len(reason) > 10 for reason in (*INLINE_SUPPRESSIONS.values(), *ACCEPTED_FAILURES.values()))
+
+
+# --- Flex Consumption, events from every subscription, azd (issue 12) ---------------------------
+
+# Site properties and site configuration Flex Consumption does not support: the documented list
+# ("Flex Consumption plan deprecations" in the Functions app settings reference), plus the
+# properties ARM error 51021 names for Flex sites ("The following site configuration properties
+# (Site.SiteConfig.FtpsState, Site.SiteConfig.Use32BitWorkerProcess, Site.SiteConfig.NetFrameworkVersion,
+# Site.SiteConfig.FunctionsRuntimeScaleMonitoringEnabled) for Flex Consumption sites is invalid").
+# Compared case-insensitively, on `properties` and on `properties.siteConfig`.
+FLEX_UNSUPPORTED_PROPERTIES = {
+    "alwaysOn",
+    "containerSize",
+    "dnsConfiguration",
+    "ftpsState",
+    "isReserved",
+    "isXenon",
+    "javaVersion",
+    "linuxFxVersion",
+    "netFrameworkVersion",
+    "powerShellVersion",
+    "functionAppScaleLimit",
+    "preWarmedInstanceCount",
+    "use32BitWorkerProcess",
+    "vnetBackupRestoreEnabled",
+    "vnetContentShareEnabled",
+    "vnetImagePullEnabled",
+    "vnetRouteAllEnabled",
+    "windowsFxVersion",
+    "functionsRuntimeScaleMonitoringEnabled",
+}
+
+
+def test_the_flex_site_sets_nothing_flex_consumption_rejects() -> None:
+    path = INFRA / "modules" / "functionapp.bicep"
+    props = body(the_resource(path, "Microsoft.Web/sites"))["properties"]
+    unsupported = {p.lower() for p in FLEX_UNSUPPORTED_PROPERTIES}
+    on_site = sorted(k for k in props if k.lower() in unsupported)
+    on_config = sorted(k for k in props["siteConfig"] if k.lower() in unsupported)
+    assert not on_site and not on_config, (
+        f"Flex Consumption rejects (ARM 51021) or ignores: properties {on_site}, siteConfig {on_config}"
+    )
+    assert not FLEX_DEPRECATED_SETTINGS & set(app_settings())
+
+
+def _main_plan(monitored: list[str], hubs: list[str], **extra: Any) -> Any:
+    from tests.bicep_plan import Scope, plan
+
+    params = {"environmentName": "prod", "location": "westeurope", "monitoredSubscriptionIds": monitored,
+              "hubSubscriptionIds": hubs, **extra}  # fmt: skip
+    return plan(MAIN, params, Scope(DEPLOYMENT_SUB))
+
+
+DEPLOYMENT_SUB = "00000000-0000-0000-0000-0000000000d0"
+MONITORED = ["11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"]
+HUB = "33333333-3333-3333-3333-333333333333"
+TOPIC_TYPES = ("Microsoft.Resources.Subscriptions", "Microsoft.PolicyInsights.PolicyStates")
+
+
+def topics_by_subscription(planned: Any) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for topic in planned.of_type("Microsoft.EventGrid/systemTopics"):
+        props = topic.body["properties"]
+        source = props["source"]
+        assert source == f"/subscriptions/{topic.scope.subscription}", (
+            "a system topic lives in its source's subscription"
+        )
+        found.setdefault(topic.scope.subscription, set()).add(props["topicType"])
+    return found
+
+
+def test_every_monitored_and_hub_subscription_gets_both_system_topics() -> None:
+    planned = _main_plan(MONITORED, [HUB])
+    topics = topics_by_subscription(planned)
+    expected = {sub: set(TOPIC_TYPES) for sub in [*MONITORED, HUB]}
+    assert topics == expected, f"system topics per subscription: {topics}"
+    # Empty list: the deployment subscription is the one monitored, and it gets both.
+    assert topics_by_subscription(_main_plan([], [])) == {DEPLOYMENT_SUB: set(TOPIC_TYPES)}

@@ -13,6 +13,7 @@ from shared.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = sorted(str(p) for p in (ROOT / "examples" / "events").glob("*.json"))
+DEV = "9b7e1d20-4c3a-4f85-b6e2-1a7d9c0e5f38"  # the sample estate's second subscription, apps-dev
 
 
 @pytest.fixture
@@ -42,6 +43,14 @@ def test_the_story_plays_out_as_told(story_env: Path, capsys: pytest.CaptureFixt
     assert "08-malformed.json[0]: dropped: not an ARM resource id" in out
     assert "AKS.PolicyCompliance: Fail -> Pass" in out
     assert "aks-checkout-prod: Deleted" in out
+    # A change in the second subscription (apps-dev), delivered by that subscription's own system
+    # topic: the registry is fixed, and the cluster that pulls from it follows through the index.
+    twelve = out[out.index("12-sandbox-registry-admin-user-disabled.json") :]
+    assert twelve.startswith("12-sandbox-registry-admin-user-disabled.json: 2 target(s) to evaluate")
+    assert "acrsandboxdev: Evaluated (1 status change(s))\n    ACR.AdminUserDisabled: Fail -> Pass" in twelve
+    assert "aks-sandbox-dev: Evaluated (1 status change(s))\n    AKS.AcrPullWithManagedIdentity: Fail -> Pass" in twelve
+    event = json.loads((ROOT / "examples" / "events" / "12-sandbox-registry-admin-user-disabled.json").read_text())[0]
+    assert event["topic"] == f"/subscriptions/{DEV}" and event["subject"].startswith(f"/subscriptions/{DEV}/")
 
     assert main(["state", "--format", "json"]) == 0
     state = json.loads(capsys.readouterr().out)
@@ -54,6 +63,10 @@ def test_the_story_plays_out_as_told(story_env: Path, capsys: pytest.CaptureFixt
     history = json.loads(capsys.readouterr().out)
     egress = [h for h in history if h["ControlId"] == "AKS.EgressThroughFirewall" and h["PreviousStatus"] == "Pass"]
     assert len(egress) == 1 and egress[0]["Status"] == "Fail" and egress[0]["ChangedBy"] and egress[0]["EventId"]
+    admin = [h for h in history if h["ControlId"] == "ACR.AdminUserDisabled" and h["PreviousStatus"] == "Fail"]
+    assert len(admin) == 1 and admin[0]["Status"] == "Pass"
+    assert admin[0]["ChangedBy"] == "m.kowalski@contoso.com" and admin[0]["EventId"] == event["id"]
+    assert DEV in admin[0]["ResourceId"]
     times = [h["SourceReadAt"] for h in history]
     assert times == sorted(times, reverse=True)  # newest first
     # The log file got the same verdicts the table holds.

@@ -46,6 +46,14 @@ Wire behaviour:
   ``resultTruncated``. ``graph_latency`` (seconds), when set, replaces :attr:`latency` for
   these requests: a Graph page costs more than an ARM GET.
 
+* ``GET <resource>/providers/Microsoft.Insights/metrics``: the metrics given to
+  :meth:`set_metric` (``metricnames``, ``aggregation=Total``; ``$filter`` terms ``Dim eq 'v'``
+  keep matching series, ``Dim eq '*'`` splits by that dimension), in Azure Monitor's response
+  shape.
+* ``GET <workspace>/api/query?query=...&timespan=...`` (the Log Analytics query API through ARM,
+  2020-08-01): the query's KQL run with duckdb-kql over the records given to :meth:`ingest_logs`
+  whose ``TimeGenerated`` is within ``timespan`` of :attr:`logs_now`; ``{"tables": [...]}``.
+
 Faults per path pattern (a regular expression searched in the lower-cased path):
 :meth:`throttle` (429 + ``Retry-After``), :meth:`fail` (any status, N times or forever),
 :meth:`deny` (403 ``AuthorizationFailed`` naming the action), :meth:`reset` (TCP reset),
@@ -74,6 +82,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -119,6 +128,10 @@ _FIRST_TABLE = re.compile(r"^\s*(" + "|".join(_TABLES) + r")\b", re.IGNORECASE)
 _ID_IN = re.compile(r"(?<![\w.])id\s+in~?\s*\(([^)]*)\)", re.IGNORECASE)
 _RESOURCE_TYPE_IN = re.compile(r"properties\.resourceType\)?\s+in~?\s*\(([^)]*)\)", re.IGNORECASE)
 _STATES_TYPE = T_POLICY_STATES
+_METRICS = re.compile(r"^(?P<resource>/.+)/providers/microsoft\.insights/metrics$")
+_LOG_QUERY = re.compile(r"^(?P<workspace>/.+/providers/microsoft\.operationalinsights/workspaces/[^/]+)/api/query$")
+_FILTER_TERM = re.compile(r"(\w+)\s+eq\s+'([^']*)'", re.IGNORECASE)
+_DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?)?$")
 # Containers Resource Graph has a row for beyond the product's own types (resource_types.TYPES).
 _CONTAINER_TYPES = {
     "microsoft.resources/subscriptions/resourcegroups",
@@ -338,6 +351,12 @@ class ArmDouble:
         self._versions: dict[str, dict[str, Any]] = {
             k.replace(" ", "").lower(): dict(v) for k, v in (kubernetes_versions or {}).items()
         }
+        # resource key -> metric name (lower) -> [(dimensions, total)]
+        self._metrics: dict[str, dict[str, list[tuple[dict[str, str], float]]]] = {}
+        self._workspaces: dict[str, Any] = {}  # workspace key -> devtools.kql.alert_sim.Workspace
+        #: "now" of the Log Analytics query API (timespans end here); None: the newest ingestion time.
+        self.logs_now: datetime | None = None
+        self._newest_log: datetime | None = None
         self._lock = threading.RLock()
         self._version = 0  # bumped by every change; the indexes below are rebuilt when it moves
         self._index: _Index | None = None
@@ -469,6 +488,23 @@ class ArmDouble:
         with self._lock:
             self._versions[location.replace(" ", "").lower()] = dict(response)
 
+    def set_metric(
+        self, resource_id: str, name: str, total: float, dimensions: Mapping[str, str] | None = None
+    ) -> None:
+        """One time series of a metric of a resource: its total over any timespan asked for."""
+        with self._lock:
+            series = self._metrics.setdefault(ids.norm(resource_id), {}).setdefault(name.lower(), [])
+            series.append(({k.lower(): v for k, v in (dimensions or {}).items()}, float(total)))
+
+    def ingest_logs(self, workspace_id: str, table: str, records: Iterable[Mapping[str, Any]], at: datetime) -> int:
+        """Records of a custom table (infra/schema/tables.json), as Log Analytics has them from ``at`` on."""
+        from devtools.kql.alert_sim import Workspace
+
+        with self._lock:
+            workspace = self._workspaces.setdefault(ids.norm(workspace_id), Workspace())
+            self._newest_log = max(filter(None, (self._newest_log, at)))
+            return int(workspace.ingest(table, records, at))
+
     # --- faults -------------------------------------------------------------------------
     def _add(self, fault: Fault) -> Fault:
         with self._lock:
@@ -551,6 +587,12 @@ class ArmDouble:
             return self._policy_states(path, m.group("scope"), query)
         if method != "GET":
             return 405, _arm_error("MethodNotAllowed", f"{method} is not supported by the double."), {}
+        m = _METRICS.match(low)
+        if m and self.get(m.group("resource")) is not None:
+            return 200, self._metric_response(path, m.group("resource"), query), {}
+        m = _LOG_QUERY.match(low)
+        if m:
+            return self._log_query(m.group("workspace"), query)
         m = _VERSIONS.match(low)
         if m:
             with self._lock:
@@ -607,6 +649,68 @@ class ArmDouble:
                 params["$filter"] = query["$filter"][0]
             out[next_key] = f"{self.endpoint}{path}?{urlencode(params)}"
         return out
+
+    def _metric_response(self, path: str, resource: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        names = [n.strip() for n in (query.get("metricnames") or [""])[0].split(",") if n.strip()]
+        terms = _FILTER_TERM.findall((query.get("$filter") or [""])[0])
+        split = [d.lower() for d, v in terms if v == "*"]
+        match = {d.lower(): v.lower() for d, v in terms if v != "*"}
+        timespan = (query.get("timespan") or ["2026-11-27T00:00:00Z/2026-11-28T00:00:00Z"])[0]
+        with self._lock:
+            known = self._metrics.get(resource, {})
+            value = []
+            for name in names:
+                groups: dict[tuple[str, ...], float] = {}
+                for dims, total in known.get(name.lower(), []):
+                    if any(dims.get(k, "").lower() != v for k, v in match.items()):
+                        continue
+                    key = tuple(dims.get(d, "") for d in split)
+                    groups[key] = groups.get(key, 0.0) + total
+                if not split and not groups:
+                    groups[()] = 0.0
+                value.append(
+                    {
+                        "id": f"{path.rsplit('/providers/', 1)[0]}/providers/Microsoft.Insights/metrics/{name}",
+                        "type": "Microsoft.Insights/metrics",
+                        "name": {"value": name, "localizedValue": name},
+                        "unit": "Count",
+                        "timeseries": [
+                            {
+                                "metadatavalues": [
+                                    {"name": {"value": d, "localizedValue": d}, "value": v}
+                                    for d, v in zip(split, key, strict=True)
+                                ],
+                                "data": [{"timeStamp": timespan.split("/")[0], "total": total}],
+                            }
+                            for key, total in sorted(groups.items())
+                        ],
+                    }
+                )
+        return {"cost": 0, "timespan": timespan, "interval": "P1D", "value": value}
+
+    def _log_query(self, workspace: str, query: dict[str, list[str]]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        from devtools.kql.alert_sim import Rule
+
+        text = (query.get("query") or [""])[0]
+        span = _DURATION.match((query.get("timespan") or ["P1D"])[0])
+        if not text or span is None:
+            return 400, _arm_error("BadArgumentError", "The request had some invalid properties"), {}
+        with self._lock:
+            store = self._workspaces.get(workspace)
+            now = self.logs_now or self._newest_log
+        if store is None or now is None:
+            return 200, {"tables": [{"name": "PrimaryResult", "columns": [], "rows": []}]}, {}
+        window = timedelta(days=int(span["d"] or 0), hours=int(span["h"] or 0), minutes=int(span["m"] or 0))
+        rule = Rule("query", text, window, window, stateful=False, dimensions=())
+        try:
+            with self._lock:
+                rows = store.query(rule, now)
+        except Exception as exc:  # the service answers a query it cannot run with 400
+            return 400, _arm_error("BadArgumentError", f"The query could not be run: {exc}"), {}
+        names = list(rows[0]) if rows else []
+        columns = [{"name": n, "type": _kusto_type(rows[0][n])} for n in names]
+        table_rows = [[_kusto_value(r[n]) for n in names] for r in rows]
+        return 200, {"tables": [{"name": "PrimaryResult", "columns": columns, "rows": table_rows}]}, {}
 
     def _policy_states(
         self, path: str, scope: str, query: dict[str, list[str]]
@@ -677,6 +781,24 @@ class ArmDouble:
         if start + size < len(rows):
             out["$skipToken"] = base64.b64encode(str(start + size).encode()).decode()
         return out
+
+
+def _kusto_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "long"
+    if isinstance(value, float):
+        return "real"
+    if isinstance(value, datetime):
+        return "datetime"
+    return "string"
+
+
+def _kusto_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+    return value
 
 
 _Row = tuple[str, str, dict[str, Any], str]  # key, type, Graph row, the type a policy state is about

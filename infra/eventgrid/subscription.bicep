@@ -1,11 +1,20 @@
-// The Event Grid subscription from the subscription's system topic to the
-// on_resource_event function. Deployed by the azd postdeploy hook (hooks/postdeploy.sh)
-// after the code: Event Grid validates an AzureFunction destination when the
-// subscription is created, and fails while the function does not exist yet.
-// Scope: the resource group that holds the system topic (main.bicep's).
+// One Event Grid subscription from a system topic to the on_resource_event function: resource
+// writes, deletes and actions (Microsoft.Resources.Subscriptions) or policy compliance changes
+// (Microsoft.PolicyInsights.PolicyStates), with the same delivery, retry and dead-letter policy.
+// Deployed by eventgrid/subscriptions.bicep, once per topic, from the azd postdeploy hook
+// (hooks/postdeploy.sh) after the code: Event Grid validates an AzureFunction destination when
+// the subscription is created, and fails while the function does not exist yet.
+// Scope: the resource group that holds the system topic.
 
-@description('Name of the existing system topic (Microsoft.Resources.Subscriptions).')
+@description('Name of the existing system topic.')
 param systemTopicName string
+
+@description('What the topic publishes: it decides the event types and filters.')
+@allowed([
+  'Microsoft.Resources.Subscriptions'
+  'Microsoft.PolicyInsights.PolicyStates'
+])
+param topicType string = 'Microsoft.Resources.Subscriptions'
 
 @description('Resource id of the Function App (Microsoft.Web/sites).')
 param functionAppId string
@@ -19,8 +28,8 @@ param deadLetterStorageAccountId string
 @description('Blob container for events that could not be delivered.')
 param deadLetterContainerName string
 
-@description('Name of the event subscription.')
-param eventSubscriptionName string = 'aks-compliance-resource-events'
+@description('Name of the event subscription (default: by topic type).')
+param eventSubscriptionName string = ''
 
 // Operations on the resource types whose changes can change a verdict (shared/events.py
 // RELEVANT_TYPE_PREFIXES; the code drops everything else too). A trailing '/' makes each
@@ -42,13 +51,61 @@ var relevantOperationPrefixes = [
   'Microsoft.Security/pricings/'
 ]
 
+// Resource changes: the operations above, succeeded.
+var resourceFilter = {
+  includedEventTypes: [
+    'Microsoft.Resources.ResourceWriteSuccess'
+    'Microsoft.Resources.ResourceDeleteSuccess'
+    'Microsoft.Resources.ResourceActionSuccess'
+  ]
+  enableAdvancedFilteringOnArrays: false
+  advancedFilters: [
+    {
+      operatorType: 'StringBeginsWith'
+      key: 'data.operationName'
+      values: relevantOperationPrefixes
+    }
+    {
+      operatorType: 'StringIn'
+      key: 'data.status'
+      values: [
+        'Succeeded'
+      ]
+    }
+  ]
+}
+
+// Policy compliance changes of the targets (the subject is the evaluated resource's id; Event
+// Grid compares strings case-insensitively). AKS.PolicyCompliance reads them.
+var policyFilter = {
+  includedEventTypes: [
+    'Microsoft.PolicyInsights.PolicyStateCreated'
+    'Microsoft.PolicyInsights.PolicyStateChanged'
+    'Microsoft.PolicyInsights.PolicyStateDeleted'
+  ]
+  enableAdvancedFilteringOnArrays: false
+  advancedFilters: [
+    {
+      operatorType: 'StringContains'
+      key: 'subject'
+      values: [
+        '/providers/Microsoft.ContainerService/managedClusters/'
+        '/providers/Microsoft.ContainerRegistry/registries/'
+      ]
+    }
+  ]
+}
+
+var isPolicy = topicType == 'Microsoft.PolicyInsights.PolicyStates'
+var defaultName = (isPolicy) ? 'aks-compliance-policy-events' : 'aks-compliance-resource-events'
+
 resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
   name: systemTopicName
 }
 
 resource eventSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = {
   parent: topic
-  name: eventSubscriptionName
+  name: (empty(eventSubscriptionName)) ? defaultName : eventSubscriptionName
   properties: {
     destination: {
       endpointType: 'AzureFunction'
@@ -59,28 +116,7 @@ resource eventSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@
       }
     }
     eventDeliverySchema: 'EventGridSchema'
-    filter: {
-      includedEventTypes: [
-        'Microsoft.Resources.ResourceWriteSuccess'
-        'Microsoft.Resources.ResourceDeleteSuccess'
-        'Microsoft.Resources.ResourceActionSuccess'
-      ]
-      enableAdvancedFilteringOnArrays: false
-      advancedFilters: [
-        {
-          operatorType: 'StringBeginsWith'
-          key: 'data.operationName'
-          values: relevantOperationPrefixes
-        }
-        {
-          operatorType: 'StringIn'
-          key: 'data.status'
-          values: [
-            'Succeeded'
-          ]
-        }
-      ]
-    }
+    filter: (isPolicy) ? policyFilter : resourceFilter
     retryPolicy: {
       maxDeliveryAttempts: 30
       eventTimeToLiveInMinutes: 1440

@@ -107,12 +107,15 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     // checkov:skip=CKV_AZURE_222: Event Grid delivers to the on_resource_event function over the app's public endpoint (it cannot reach a private endpoint of a Function App); the endpoint is authenticated with the Event Grid extension's system key.
     // checkov:skip=CKV_AZURE_17: no client certificates: Event Grid, the only HTTP caller, does not present one; the app serves no HTTP API of its own.
     // checkov:skip=CKV_AZURE_212: Flex Consumption scales out per event and queue length from zero; a missed instance only delays work (Event Grid retries for 24 h, the queue keeps its messages, the sweep catches up). Always-ready instances would bill around the clock.
+    // checkov:skip=CKV_AZURE_78: FTP is off through the ftp basicPublishingCredentialsPolicies resource below (allow false); Flex Consumption rejects siteConfig.ftpsState, the property this check reads.
     // checkov:skip=CKV_AZURE_213: App Service health check does not apply to Flex Consumption (no HTTP endpoint to probe); the pipeline-silent and evaluation-errors alerts watch the app instead.
     serverFarmId: plan.id
     httpsOnly: true
+    // Flex Consumption rejects ftpsState, alwaysOn, use32BitWorkerProcess and the other site
+    // properties of the "Flex Consumption plan deprecations" list (ARM error 51021); FTP and
+    // SCM basic-auth publishing are switched off below instead.
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
         // Host storage, with the managed identity.
@@ -247,6 +250,25 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         version: '3.11'
       }
     }
+  }
+}
+
+// Basic-auth (user name and password) publishing off for FTP and for the SCM/Kudu endpoint:
+// deployments use Entra ID only (azd deploys with the signed-in identity; the app reads its
+// package from blob storage with its managed identity).
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
   }
 }
 

@@ -26,7 +26,7 @@ param retentionInDays int = 30
 var schema = loadJsonContent('../schema/tables.json')
 var destinationName = 'complianceWorkspace'
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource workspace 'Microsoft.OperationalInsights/workspaces@2025-07-01' = {
   name: workspaceName
   location: location
   tags: tags
@@ -64,7 +64,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
 
 // Column types come from the record schema ('datetime', 'boolean', 'dynamic', 'int',
 // 'long', 'real', 'string'); the tables API accepts them case-insensitively.
-resource findingsTable 'Microsoft.OperationalInsights/workspaces/tables@2023-09-01' = {
+resource findingsTable 'Microsoft.OperationalInsights/workspaces/tables@2025-07-01' = {
   parent: workspace
   name: schema.findings.table
   properties: {
@@ -78,7 +78,7 @@ resource findingsTable 'Microsoft.OperationalInsights/workspaces/tables@2023-09-
   }
 }
 
-resource runsTable 'Microsoft.OperationalInsights/workspaces/tables@2023-09-01' = {
+resource runsTable 'Microsoft.OperationalInsights/workspaces/tables@2025-07-01' = {
   parent: workspace
   name: schema.runs.table
   properties: {
@@ -93,7 +93,7 @@ resource runsTable 'Microsoft.OperationalInsights/workspaces/tables@2023-09-01' 
 }
 
 // kind 'Direct': the DCR gets its own logs ingestion endpoint (no DCE needed).
-resource dcr 'Microsoft.Insights/dataCollectionRules@2024-03-11' = {
+resource dcr 'Microsoft.Insights/dataCollectionRules@2023-03-11' = {
   name: dataCollectionRuleName
   location: location
   tags: tags

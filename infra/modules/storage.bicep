@@ -19,6 +19,10 @@ param deploymentContainerName string
 @description('Blob container Event Grid writes undeliverable events to.')
 param deadLetterContainerName string
 
+
+@description('Blob containers the Functions host keeps its state in (created here, so the host needs no right to create containers; its role is scoped to them).')
+param hostContainerNames array
+
 @description('Queue of work items (the evaluate_target trigger) and its poison queue.')
 param workQueueName string
 
@@ -104,6 +108,15 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
     publicAccess: 'None'
   }
 }
+
+// Timer and singleton leases (azure-webjobs-hosts) and the host keys (azure-webjobs-secrets).
+resource hostContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for containerName in hostContainerNames: {
+  parent: blobService
+  name: containerName
+  properties: {
+    publicAccess: 'None'
+  }
+}]
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage
