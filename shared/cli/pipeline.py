@@ -12,12 +12,12 @@ import logging
 import shutil
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from shared.adapters.queue import MemoryQueue
-from shared.core.clock import Clock
+from shared.core.clock import Clock, beyond
 from shared.core.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 1
@@ -97,12 +97,17 @@ def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> i
 
     queue = MemoryQueue()
     sources = args.source if args.command == "scan" else ([args.source] if args.source else None)
-    clock = StoryClock(args.clock())
+    clock = StoryClock(args.clock)
     if args.command == "scan" and args.read_time:
         try:
-            clock.advance_to(datetime.fromisoformat(args.read_time))
+            read_time = datetime.fromisoformat(args.read_time)
         except ValueError:
             return _fail(f"--read-time {args.read_time!r} is not an ISO 8601 time")
+        if read_time.tzinfo is None:
+            return _fail(f"--read-time {args.read_time!r} has no time zone (add Z for UTC)")
+        if beyond(read_time, args.clock()):
+            return _fail(f"--read-time {args.read_time!r} is in the future")
+        clock.advance_to(read_time)
     story = (args.command == "scan" and bool(args.read_time)) or (args.command == "replay" and args.at_event_time)
     # A recorded story stamps everything at its own times; otherwise the command's clock.
     now: Clock = clock if story else args.clock
@@ -148,17 +153,19 @@ class StoryClock:
 
     A recorded event happened at its own time, not now; stamping the reads it causes
     with the event's time (plus a tick) replays the story the way it was delivered,
-    whatever today's date is.
+    whatever today's date is. It never runs ahead of the command's own clock: an event
+    dated after it is not believed (the pipeline drops it with that reason), so one
+    far-future event cannot make the rest of the story look "already covered".
     """
 
-    def __init__(self, start: datetime) -> None:
-        self.now = start
+    def __init__(self, wall: Clock) -> None:
+        self.wall = wall
+        self.now = wall()
         self._set = False
 
     def advance_to(self, when: datetime | None) -> None:
-        if when is None:
+        if when is None or when.tzinfo is None or beyond(when, self.wall()):
             return
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
         if not self._set or when > self.now:
             self.now, self._set = when, True
 

@@ -1,0 +1,126 @@
+"""What may enter at the edge: canonical resource ids only, times this clock can believe.
+
+Properties over forged ids (hypothesis) and the command line's replay of a forged story.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import posixpath
+import shutil
+import unicodedata
+import urllib.parse
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_pipeline import DEV, PROD, World, world  # noqa: F401
+
+from devtools.azurite import Azurite
+from shared.cli import main
+from shared.core import ids
+from shared.core.settings import Settings
+from shared.core.work import WorkItem
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTSIDE = "9d3e7c21-0b4a-4f6e-8a15-2c7d9e0f1a3b"
+PROVIDER = "providers/Microsoft.ContainerService/managedClusters"
+# Segments that try to move a path: dot segments plain and encoded, empty ones, invisible ones.
+TRICKS = ["..", ".", "", "%2e%2e", "%2E", "%2f", "%5c", ".%2e", "\u200b", "\u202e..", "..\ufeff", " .. "]
+NAMES = st.one_of(
+    st.sampled_from(["aks-payments-prod", "aks-sandbox-dev", "rg-app", "subscriptions", PROD, OUTSIDE, "x"]),
+    st.sampled_from(TRICKS),
+    st.text(min_size=0, max_size=12),
+)
+
+
+@st.composite
+def forged_ids(draw: st.DrawFn) -> str:
+    """A cluster id of an in-scope subscription, with anything appended or spliced in."""
+    base = ["subscriptions", draw(st.sampled_from([PROD, DEV, OUTSIDE])), "resourceGroups", draw(NAMES), PROVIDER,
+            draw(NAMES)]  # fmt: skip
+    tail = draw(st.lists(NAMES, max_size=10))
+    where = draw(st.integers(0, len(base)))
+    parts = base[:where] + tail + base[where:]
+    return "/" + "/".join(parts)
+
+
+@settings(max_examples=600, deadline=None)
+@given(rid=forged_ids())
+def test_accepted_ids_cannot_escape_their_subscription(rid: str) -> None:
+    if ids.valid_resource_id(rid) is not None:
+        return
+    parsed = ids.parse(rid)
+    spelled = rid.strip().split("/")
+    # What an HTTP client or an SDK would make of the path is the id itself: nothing resolves away.
+    assert posixpath.normpath(rid.strip()) == rid.strip().rstrip("/")
+    assert urllib.parse.unquote(rid) == rid
+    assert parsed.subscription == spelled[2].lower()
+    assert not any(unicodedata.category(ch) in ids.INVISIBLE_CATEGORIES for ch in rid)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rid=forged_ids(), trigger=st.sampled_from(["Event", "Schedule", "Manual"]))
+def test_forged_work_items_neither_read_outside_the_scope_nor_create_targets(
+    world: World,  # noqa: F811 - the imported fixture
+    rid: str,
+    trigger: str,
+) -> None:
+    world.pipeline.settings = Settings(scope_subscriptions=frozenset({PROD, DEV}))
+    reads: list[str] = []
+    read = world.source.read
+
+    def recording(target_id: str, **kwargs: Any) -> Any:
+        reads.append(target_id)
+        return read(target_id, **kwargs)
+
+    world.source.read = recording  # type: ignore[method-assign]
+    message = json.dumps({"target_id": rid, "trigger": trigger, "event_time": world.clock().isoformat()})
+    try:
+        item = WorkItem.from_json(message)
+    except ValueError:
+        assert ids.valid_resource_id(rid) is not None
+        return
+    world.pipeline.process(item)
+    for target in reads:
+        assert ids.valid_resource_id(target) is None
+        assert ids.parse(target).subscription in (PROD, DEV)
+    stored = {ids.norm(s.resource_id) for s in world.store.summaries(include_deleted=True)}
+    known = {ids.norm(r.id) for r in world.source.list_targets(frozenset())}
+    assert stored <= known, f"a forged id created a target: {stored - known}"
+
+
+def test_replay_of_a_far_future_event_does_not_cover_the_rest_of_the_story(
+    azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ComplianceStorage", azurite.connection_string)
+    suffix = tmp_path.name.replace("_", "")[-20:]
+    for var, name in (("STATE", "EdgeState"), ("DEPS", "EdgeDeps"), ("OUTBOX", "EdgeOutbox")):
+        monkeypatch.setenv(f"COMPLIANCE_{var}_TABLE", f"{name}{suffix}")
+    monkeypatch.setenv("COMPLIANCE_LOGS_FILE", str(tmp_path / "logs.jsonl"))
+    monkeypatch.setenv("COMPLIANCE_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    estate = tmp_path / "estate"
+    shutil.copytree(ROOT / "examples" / "estate", estate)
+    story = sorted((ROOT / "examples" / "events").glob("*.json"))
+    first = json.loads(story[0].read_text(encoding="utf-8"))
+    forged = []
+    for i, when in enumerate(["9000-01-01T00:00:00Z", "9999-12-31T23:59:59.9999999Z"]):
+        event = copy.deepcopy(first[0] if isinstance(first, list) else first)
+        event["id"], event["eventTime"] = f"forged-{i}", when
+        path = tmp_path / f"00-forged-{i}.json"
+        path.write_text(json.dumps(event), encoding="utf-8")
+        forged.append(str(path))
+    now = lambda: datetime(2026, 12, 4, 12, tzinfo=UTC)  # noqa: E731 - the command's clock
+    assert main(["scan", "--source", str(estate), "--read-time", "2026-11-27T08:00:00Z"], clock=now) == 0
+    changes = str(ROOT / "examples" / "events" / "changes")
+    code = main(["replay", *forged, *map(str, story), "--source", str(estate), "--changes", changes,
+                 "--at-event-time"], clock=now)  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.count("ahead of this clock") == 2
+    assert "PrivateClusterNoPublicEgress: NotApplicable -> Fail" in out  # the hardening is still seen
+    assert "aks-checkout-prod: Deleted" in out  # and so is the deletion
