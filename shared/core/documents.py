@@ -101,6 +101,10 @@ class Doc:
     type: str  # lower case, e.g. microsoft.containerservice/managedclusters
     origin: str
     embedded: bool = False
+    # Where the document's own properties are, by its shape: an ARM document (REST, Resource
+    # Graph) keeps them under ``properties`` (these are their lower-case names; empty when it is
+    # null or not an object); ``None`` for `az` output, whose properties are the top level.
+    property_keys: frozenset[str] | None = None
 
     @property
     def name(self) -> str:
@@ -167,6 +171,13 @@ def _items(payload: Any, origin: str) -> Iterator[tuple[Any, str]]:
     yield payload, origin
 
 
+def _property_keys(item: dict[str, Any]) -> frozenset[str] | None:
+    for key, value in item.items():
+        if isinstance(key, str) and key.lower() == "properties":
+            return frozenset(str(k).lower() for k in value) if isinstance(value, dict) else frozenset()
+    return None
+
+
 def _is_resource(item: dict[str, Any]) -> bool:
     return any(isinstance(k, str) and k.lower() in ("id", "compliancestate") for k in item)
 
@@ -214,7 +225,7 @@ class Estate:
             if not isinstance(rid, str) or not ids.is_arm_id(rid):
                 self.problems.append(Problem(where, f"skipped: no ARM resource id (id={str(rid)[:80]!r})"))
                 continue
-            self._add(Doc(data, rid, ids.norm(rid), _doc_type(data, rid), where))
+            self._add(Doc(data, rid, ids.norm(rid), _doc_type(data, rid), where, property_keys=_property_keys(item)))
             added += 1
             for child in found:
                 cid = child["id"]
