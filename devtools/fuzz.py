@@ -799,7 +799,7 @@ DOCUMENT_CORPUS: tuple[tuple[Any, str | None], ...] = (
             "type": ENVELOPES["cluster"][1],
         },
         None,
-    ),  # fmt: skip
+    ),
 )
 
 
