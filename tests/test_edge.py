@@ -11,14 +11,14 @@ import posixpath
 import shutil
 import unicodedata
 import urllib.parse
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_pipeline import DEV, PROD, World, world  # noqa: F401
+from test_pipeline import DEV, PROD, World, world, write_event  # noqa: F401
 
 from devtools.azurite import Azurite
 from shared.cli import main
@@ -124,3 +124,25 @@ def test_replay_of_a_far_future_event_does_not_cover_the_rest_of_the_story(
     assert out.count("ahead of this clock") == 2
     assert "PrivateClusterNoPublicEgress: NotApplicable -> Fail" in out  # the hardening is still seen
     assert "aks-checkout-prod: Deleted" in out  # and so is the deletion
+
+
+def test_a_firewall_change_in_a_hub_subscription_reaches_the_clusters_that_route_through_it(
+    world: World,  # noqa: F811 - the imported fixture
+) -> None:
+    hub = "5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    path = world.root / "prod" / "network" / "afw-hub-prod.json"
+    firewall = json.loads(path.read_text(encoding="utf-8"))
+    old_id = firewall["id"]
+    firewall["id"] = old_id.replace(old_id.split("/")[2], hub)
+    path.write_text(json.dumps(firewall), encoding="utf-8")
+    world.pipeline.settings = Settings(scope_subscriptions=frozenset({PROD, DEV}), hub_subscriptions=frozenset({hub}))
+    world.scan()
+    renamed = write_event(firewall["id"], world.clock() + timedelta(seconds=30))
+    handled = world.pipeline.handle_event(renamed)
+    assert handled.items and all(ids.parse(i.target_id).subscription in (PROD, DEV) for i in handled.items)
+    # A firewall the clusters do not use yet, added in the hub: its collection is indexed too.
+    added = write_event(firewall["id"] + "-2", world.clock() + timedelta(seconds=30))
+    assert world.pipeline.handle_event(added).items
+    # Outside both lists, the same event is dropped.
+    world.pipeline.settings = Settings(scope_subscriptions=frozenset({PROD, DEV}))
+    assert "allow-list" in world.pipeline.handle_event(renamed).dropped

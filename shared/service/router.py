@@ -40,7 +40,9 @@ class Router:
             reason = f"event time {change.time.isoformat()} is ahead of this clock ({now.isoformat()}): not believed"
             log.warning("event %s dropped: %s", change.event_id, reason)
             return EventOutcome(dropped=reason)
-        if not self.parts.settings.in_scope(change.subscription):
+        settings = self.parts.settings
+        # A hub subscription holds no targets, but its firewalls and routes decide theirs.
+        if not settings.in_scope(change.subscription) and change.subscription not in settings.hub_subscriptions:
             reason = f"subscription {change.subscription} is outside the scope allow-list"
             log.warning("event %s dropped: %s", change.event_id, reason)
             return EventOutcome(dropped=reason)
