@@ -146,3 +146,101 @@ def test_a_firewall_change_in_a_hub_subscription_reaches_the_clusters_that_route
     # Outside both lists, the same event is dropped.
     world.pipeline.settings = Settings(scope_subscriptions=frozenset({PROD, DEV}))
     assert "allow-list" in world.pipeline.handle_event(renamed).dropped
+
+
+# --------------------------------------------------------------------------- inputs on the command line
+
+
+def _cluster_file(folder: Path) -> Path:
+    src = ROOT / "examples" / "estate" / "prod"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in src.rglob("*.json"):
+        if "aks-payments-prod" in path.name:
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    import os
+
+    good = _cluster_file(tmp_path / "good")
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(tmp_path / "loop.json")
+    big = tmp_path / "big.json"
+    big.write_text('{"value": [' + ",".join(['{"id": "x"}'] * 120_000) + "]}", encoding="utf-8")  # ~1.6 MB
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    return {"good": good, "fifo": fifo, "loop": loop, "big": big, "deep": deep}
+
+
+CASES = {
+    "fifo": "a FIFO, not a regular file",
+    "loop": "a symbolic link loop",
+    "big": "over the input cap of 1 MB",
+    "deep": "nested too deeply",
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_evaluate_names_every_unreadable_input_exits_2_and_evaluates_the_rest(
+    inputs: dict[str, Path], case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["evaluate", str(inputs["good"]), str(inputs[case]), "--max-input-mb", "1", "--fail-on", "none",
+                 "--date", "2026-11-26"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert inputs[case].name in err and CASES[case] in err, err
+    assert "aks-payments-prod" in out
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_replay_names_every_unreadable_events_file_exits_2_and_plays_the_rest(
+    azurite: Azurite, inputs: dict[str, Path], case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ComplianceStorage", azurite.connection_string)
+    suffix = tmp_path.name.replace("_", "")[-20:]
+    for var, name in (("STATE", "ReplayState"), ("DEPS", "ReplayDeps"), ("OUTBOX", "ReplayOutbox")):
+        monkeypatch.setenv(f"COMPLIANCE_{var}_TABLE", f"{name}{suffix}")
+    monkeypatch.setenv("COMPLIANCE_LOGS_FILE", str(tmp_path / "logs.jsonl"))
+    monkeypatch.setenv("COMPLIANCE_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    story = sorted((ROOT / "examples" / "events").glob("*.json"))[:2]
+    estate = tmp_path / "estate"
+    shutil.copytree(ROOT / "examples" / "estate", estate)
+    code = main(["replay", str(inputs[case]), *map(str, story), "--source", str(estate), "--max-input-mb", "1"])
+    out, err = capsys.readouterr()
+    assert code == 2 and inputs[case].name in err and CASES[case] in err, err
+    assert story[1].name in out  # the next file still played
+
+
+def test_scan_of_a_folder_with_an_unreadable_file_records_nothing_and_exits_2(
+    azurite: Azurite, inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ComplianceStorage", azurite.connection_string)
+    suffix = tmp_path.name.replace("_", "")[-20:]
+    for var, name in (("STATE", "ScanState"), ("DEPS", "ScanDeps"), ("OUTBOX", "ScanOutbox")):
+        monkeypatch.setenv(f"COMPLIANCE_{var}_TABLE", f"{name}{suffix}")
+    monkeypatch.setenv("COMPLIANCE_LOGS_FILE", str(tmp_path / "logs.jsonl"))
+    (inputs["good"] / "broken.json").write_text('{"id": ', encoding="utf-8")
+    assert main(["scan", "--source", str(inputs["good"])]) == 2
+    _, err = capsys.readouterr()
+    assert "broken.json" in err and "not valid JSON" in err
+    assert main(["state", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # judged without a file, targets could look deleted
+
+
+def test_evaluate_does_not_read_the_file_its_output_goes_to(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = inputs["good"] / "findings.json"
+    out_file.write_text("", encoding="utf-8")  # what `> findings.json` leaves before the command runs
+    assert main(["evaluate", str(inputs["good"]), "--format", "json", "--out", str(out_file), "--fail-on", "none",
+                 "--date", "2026-11-26"]) == 0  # fmt: skip
+    assert main(["evaluate", str(inputs["good"]), "--format", "json", "--out", str(out_file), "--fail-on", "none",
+                 "--date", "2026-11-26"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "findings.json: not valid JSON" not in err and "skipped" not in err

@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, time
 from shared import __version__
 from shared.baseline.model import Control
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
+from shared.cli import options
 from shared.cli import pipeline as cli_pipeline
 from shared.core.clock import Clock, system_clock
-from shared.core.documents import LoadError, load_paths
+from shared.core.documents import LoadError, load_paths, max_input_bytes
 from shared.core.model import Severity, Status, TargetResult
 from shared.evaluation.config import Config, ConfigError
 from shared.evaluation.engine import evaluate_estate
@@ -96,6 +97,7 @@ def _evaluation_options(p: argparse.ArgumentParser, note: str = "") -> None:
         "--config", metavar="FILE", help=f"YAML or JSON file with parameters, exemptions, disabled controls{note}"
     )
     p.add_argument("--date", metavar="YYYY-MM-DD", help=f"evaluate as of this date (default: now){note}")
+    options.add_input_cap(p)
 
 
 def _fail_threshold(text: str) -> Severity | None:
@@ -146,13 +148,20 @@ def _evaluate_inputs(args: argparse.Namespace, paths: Sequence[str]) -> tuple[li
             now = datetime.combine(date.fromisoformat(args.date), time(12, 0), tzinfo=UTC)
         except ValueError:
             return _usage(f"--date {args.date!r} is not a date (YYYY-MM-DD)")
+    errors: list[LoadError] = []
     try:
         config = Config.load(args.config) if args.config else Config()
-        estate = load_paths(paths)
+        estate = load_paths(
+            paths, errors=errors, max_bytes=max_input_bytes(args.max_input_mb), skip=options.own_output(args)
+        )
     except (ConfigError, LoadError) as exc:
         return _usage(str(exc))
     for problem in estate.problems:
         print(f"aks-compliance: warning: {problem}", file=sys.stderr)
+    # Every unreadable input is named; the others are still evaluated, and the command exits 2.
+    for error in errors:
+        print(f"aks-compliance: error: {error}", file=sys.stderr)
+    args.unreadable = len(errors)
     results = evaluate_estate(estate, config=config, now=now, controls=controls)
     if not results:
         return _usage(f"no clusters, registries or subscriptions found in {', '.join(paths)}")
@@ -192,6 +201,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"aks-compliance: wrote {args.out}", file=sys.stderr)
     else:
         print(text)
+    if args.unreadable:
+        return EXIT_USAGE
     if threshold is None:
         return EXIT_OK
     failing = [
@@ -221,7 +232,7 @@ def _report(args: argparse.Namespace) -> int:
     if problem:
         return _usage(problem)
     print(cli_pipeline.report_line(args.out, results))
-    return EXIT_OK
+    return EXIT_USAGE if args.unreadable else EXIT_OK
 
 
 def _explain(control_id: str) -> int:

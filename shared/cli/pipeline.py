@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from shared.adapters.queue import MemoryQueue
+from shared.cli import options
 from shared.core.clock import Clock, beyond
+from shared.core.documents import LoadError, load_json_text, max_input_bytes, read_input
 from shared.core.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 2, 1
@@ -31,6 +33,7 @@ def add_parsers(sub: Any) -> None:
     scan.add_argument(
         "--read-time", metavar="ISO8601", help="with --source: stamp reads from this time on (recorded stories)"
     )
+    options.add_input_cap(scan)
 
     replay = sub.add_parser(
         "replay", help="send events (Event Grid or CloudEvents JSON) through the handler and worker"
@@ -47,6 +50,7 @@ def add_parsers(sub: Any) -> None:
         metavar="DIR",
         help="before EVENTS NN-x.json, copy DIR/NN-x/ into --source (a file '<path>.deleted' deletes <path>)",
     )
+    options.add_input_cap(replay)
 
     for name, text in (("state", "latest finding per target and control"), ("history", "status changes, newest first")):
         p = sub.add_parser(name, help=f"print the stored {text}")
@@ -87,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "report":
             return _report(store, settings, args)
         return _run_pipeline(settings, store, args)
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, LoadError) as exc:
         return _fail(str(exc))
 
 
@@ -112,8 +116,9 @@ def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> i
     # A recorded story stamps everything at its own times; otherwise the command's clock.
     now: Clock = clock if story else args.clock
     try:
-        source = FolderSource(sources, clock=now) if sources else None
-    except FileNotFoundError as exc:
+        max_bytes = max_input_bytes(args.max_input_mb)
+        source = FolderSource(sources, clock=now, max_bytes=max_bytes) if sources else None
+    except (FileNotFoundError, LoadError) as exc:
         return _fail(str(exc))
     if args.command == "scan" and args.subscription:
         settings = Settings(
@@ -125,14 +130,18 @@ def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> i
         print(f"scan: {report.listed} target(s) listed, {len(report.rechecked)} stored target(s) re-checked")
         _drain(pipeline, queue)
         return EXIT_OK
+    unreadable = 0
     for name in args.events:
         path = Path(name)
         if args.changes and args.source:
             _apply_changes(Path(args.changes) / path.stem, Path(args.source))
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            print(f"{path.name}: unreadable ({exc}); skipped", file=sys.stderr)
+            origin, text = read_input(name, max_bytes)
+            payload = load_json_text(text, origin)
+        except LoadError as exc:
+            # Named, like every command names an unreadable input; the other files still play.
+            print(f"aks-compliance: error: {exc}", file=sys.stderr)
+            unreadable += 1
             continue
         batch = payload if isinstance(payload, list) else [payload]
         for i, raw in enumerate(batch):
@@ -145,7 +154,7 @@ def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> i
             else:
                 print(f"{label}: {len(outcome.items)} target(s) to evaluate")
             _drain(pipeline, queue, indent="  ")
-    return EXIT_OK
+    return EXIT_USAGE if unreadable else EXIT_OK
 
 
 class StoryClock:
