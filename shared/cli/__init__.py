@@ -163,6 +163,10 @@ def _evaluate_inputs(args: argparse.Namespace, paths: Sequence[str]) -> tuple[li
         print(f"aks-compliance: error: {error}", file=sys.stderr)
     args.unreadable = len(errors)
     results = evaluate_estate(estate, config=config, now=now, controls=controls)
+    for result in results:
+        for finding in result.findings:
+            for note in finding.Evidence.get("exemptionNotes", ()):
+                print(f"aks-compliance: warning: {result.name} {finding.ControlId}: {note}", file=sys.stderr)
     if not results:
         return _usage(f"no clusters, registries or subscriptions found in {', '.join(paths)}")
     return results, list(controls or CATALOG)

@@ -230,6 +230,9 @@ def evaluate_target(
         exemption, notes = _exemption(doc, control, config, now.date())
         if notes:
             evidence["exemptionNotes"] = notes
+            if exemption is None:
+                # An exemption that lapsed must be seen where the verdict is read, not only in evidence.
+                reason = f"{reason} ({'; '.join(notes)})"
         if exemption is not None and status != Status.NOT_APPLICABLE:
             evidence = {
                 "exemption": {
