@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _MAX_RELATED_TEXT = 30_000
+_ORDER = {"Fail": 0, "Unknown": 1, "Pass": 2, "Exempt": 3, "NotApplicable": 4}
 
 
 @dataclass(frozen=True)
@@ -200,10 +201,13 @@ class Worker:
         else:
             self.parts.publisher.publish(pending["findings"], pending["runs"])
         changed = tuple((f.ControlId, f.PreviousStatus, f.Status) for f in outcome.changed)
+        counts = Counter(f.Status for f in result.findings)
+        tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items(), key=lambda kv: _ORDER.get(kv[0], 9)))
+        first = bool(changed) and all(not before for _, before, _ in changed)
         return Outcome(
             result.resource_id,
             "Evaluated",
-            f"{len(changed)} status change(s)",
+            f"first evaluation: {tally}" if first else f"{len(changed)} status change(s); now {tally}",
             changed=changed,
             reads=read.reads,
             writes=self.parts.store.transactions - writes_before,
