@@ -97,3 +97,52 @@ def test_deleted_targets_are_marked(scanned: Path, capsys: pytest.CaptureFixture
     assert rows and all(r["TargetDeleted"] for r in rows)
     assert main(["history", "--resource", "aks-payments-prod"]) == 0
     assert "(deleted)" in capsys.readouterr().out
+
+
+def test_dev_storage_keeps_what_one_command_stored_for_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    def free() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    def start() -> tuple[subprocess.Popen[str], str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "dev-storage", "--location", str(tmp_path / "data"),
+             "--table-port", str(table), "--queue-port", str(queue)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "export ComplianceStorage=" in line:
+                return proc, line.split("=", 1)[1].strip().strip("'")
+        raise AssertionError("dev-storage printed no connection string")
+
+    def stop(proc: subprocess.Popen[str]) -> None:
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+
+    table, queue = free(), free()
+    estate = tmp_path / "estate"
+    shutil.copytree(ROOT / "examples" / "estate", estate)
+    proc, connection = start()
+    try:
+        monkeypatch.setenv("ComplianceStorage", connection)
+        monkeypatch.setenv("COMPLIANCE_LOGS_FILE", str(tmp_path / "logs.jsonl"))
+        monkeypatch.setenv("COMPLIANCE_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+        assert main(["scan", "--source", str(estate), "--fail-on", "none"]) == 0
+    finally:
+        stop(proc)
+    proc, _ = start()  # started again on the same folder: what the scan stored is still there
+    try:
+        capsys.readouterr()
+        assert len(_state(capsys)) > 100
+    finally:
+        stop(proc)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from shared import __version__
 from shared.baseline.model import Control
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
-from shared.cli import options
+from shared.cli import dev_storage, options
 from shared.cli import pipeline as cli_pipeline
 from shared.core.clock import Clock, system_clock
 from shared.core.documents import LoadError, load_paths, max_input_bytes
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("control_id", metavar="CONTROL_ID", help="e.g. AKS.PrivateCluster (any case)")
     cli_pipeline.add_parsers(sub)
+    dev_storage.add_parser(sub)
     return parser
 
 
@@ -128,6 +129,8 @@ def _main(argv: Sequence[str] | None, clock: Clock) -> int:
         return _explain(args.control_id)
     if args.command == "report" and not args.from_store:
         return _report(args)
+    if args.command == "dev-storage":
+        return dev_storage.run(args)
     return cli_pipeline.run(args)
 
 

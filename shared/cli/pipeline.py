@@ -97,7 +97,10 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         return _fail(str(exc))
     if not (settings.storage_connection_string or settings.table_service_uri):
-        return _fail("no storage: set ComplianceStorage (locally: python -m devtools.azurite -- aks-compliance ...)")
+        return _fail(
+            "no storage: set ComplianceStorage__tableServiceUri and __queueServiceUri (Azure), or try it locally: "
+            "`aks-compliance dev-storage` runs Azurite and prints the ComplianceStorage to export"
+        )
     try:
         store = runtime.store_from_settings(settings)
         store.ensure_tables()
