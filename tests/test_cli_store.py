@@ -146,3 +146,25 @@ def test_dev_storage_keeps_what_one_command_stored_for_the_next(
         assert len(_state(capsys)) > 100
     finally:
         stop(proc)
+
+
+def test_no_credential_is_one_line_naming_az_login_and_exit_2(
+    azurite: Azurite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    from shared.service import runtime
+
+    class NoCredential:
+        def get_token(self, *scopes: str, **kwargs: object) -> None:
+            raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
+
+        def get_token_info(self, *scopes: str, **kwargs: object) -> None:
+            self.get_token()
+
+    monkeypatch.setenv("ComplianceStorage", azurite.connection_string)
+    monkeypatch.setattr(runtime, "credential", lambda settings: NoCredential())
+    code = main(["scan", "--subscription", "3f2c8a41-6d9e-4b7a-a2c5-8e1f0d3b9c67"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "az login" in err and "AZURE_CLIENT_ID" in err, err

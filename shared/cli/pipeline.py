@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -111,6 +112,27 @@ def run(args: argparse.Namespace) -> int:
         return _run_pipeline(settings, store, args)
     except (StoreUnavailable, LoadError) as exc:
         return _fail(str(exc))
+    except Exception as exc:
+        if _cannot_sign_in(exc):
+            return _fail(
+                "cannot sign in to Azure: run `az login` (or set AZURE_TENANT_ID and AZURE_CLIENT_ID with "
+                "AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE for a service principal)"
+            )
+        raise
+
+
+# What the Azure SDKs raise when no credential works (azure-core, azure-identity), found by
+# name along the exception's causes: this layer does not import the SDKs.
+_SIGN_IN_ERRORS = {"ClientAuthenticationError", "CredentialUnavailableError"}
+
+
+def _cannot_sign_in(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 20:
+        if type(exc).__name__ in _SIGN_IN_ERRORS:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _run_pipeline(settings: Settings, store: Any, args: argparse.Namespace) -> int:
@@ -252,6 +274,13 @@ def _scan_summary(store: Any, outcomes: Sequence[Any], threshold: Severity | Non
     shown = ", ".join(f"{counts[s]} {s}" for s in _STATUS_ORDER if s in counts) or "no findings"
     score = mean_score(scores.values())
     print(f"scan: {len(evaluated)} target(s) evaluated: {shown}; estate score {format_score(score)}")
+    missing = sorted({p.strip() for r in records for p in _MISSING.findall(r["Reason"]) for p in p.split(",")})
+    if missing:
+        print(
+            f"scan: some evidence could not be read: the identity lacks {', '.join(missing)}. Grant it the Reader "
+            "role on each subscription: az role assignment create --assignee <you> --role Reader "
+            "--scope /subscriptions/<id>"
+        )
     failing = threshold is not None and any(
         r["Status"] == "Fail" and Severity.parse(r["Severity"]).rank >= threshold.rank for r in records
     )
@@ -457,3 +486,4 @@ def _version() -> str:
 
 _STATUS_ORDER = {"Fail": 0, "Unknown": 1, "Pass": 2, "Exempt": 3, "NotApplicable": 4}
 _SEVERITY_RANK = {"High": 3, "Medium": 2, "Low": 1, "Informational": 0}
+_MISSING = re.compile(r"Missing permission: ([^.]+)\.")
