@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup test-setup run test quick test-dates lint bench docs clean infra-check chromium faketime chaos audit
+.PHONY: setup test-setup run test quick dev test-dates lint bench docs clean infra-check chromium faketime chaos audit
 
 # Dates far from today and from each other: the time-sensitive tests run at both under faketime.
 FAKE_DATES ?= 2026-01-15 2031-07-01
@@ -70,6 +70,10 @@ test-dates: test-setup faketime
 	  FAKETIME_DISABLE_SHM=1 NO_FAKE_STAT=1 FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/devtools/faketime \
 	    faketime -f "$$offset" $(BIN)/python -m pytest -p no:cacheprovider -m "$(DATED_TESTS)" || exit 1; \
 	done
+
+# Table and Queue Storage that persist between commands, for trying the pipeline by hand.
+dev: setup
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(BIN)/aks-compliance dev-storage
 
 # The edit-test loop: pure Python, no Azurite, Chromium, node or checkov (well under 30 s).
 quick: setup

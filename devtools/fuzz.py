@@ -805,6 +805,22 @@ DOCUMENT_CORPUS: tuple[tuple[Any, str | None], ...] = (
     ),
     ({"id": REGISTRY, "type": ENVELOPES["registry"][1], "sku": {"name": "Premium"}, "properties": None}, None),
     (None, deep_text(10_000, "object")),
+    # Found by `--replay 3451878157`: beside a null `properties`, top-level keys are not the
+    # cluster's properties; two controls passed on them.
+    (
+        {
+            "properties": None,
+            "agentPoolProfiles": None,
+            "enableRBAC": False,
+            "apiServerAccessProfile": None,
+            "networkProfile": None,
+            "addonProfiles": None,
+            "kubernetesVersion": "",
+            "id": CLUSTER,
+            "type": ENVELOPES["cluster"][1],
+        },
+        None,
+    ),
 )
 
 

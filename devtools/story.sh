@@ -10,7 +10,7 @@ mkdir -p out
 cp -r examples/estate "$WORK"
 
 echo; echo "== scan: every target of the sample estate, recorded in Table Storage"
-$BIN/aks-compliance scan --source "$WORK" --read-time 2026-11-27T08:00:00Z
+$BIN/aks-compliance scan --source "$WORK" --read-time 2026-11-27T08:00:00Z --fail-on none
 
 echo; echo "== replay: the story of examples/events (the estate changes between events)"
 $BIN/python -m devtools.show_events replay examples/events/*.json --source "$WORK" --changes examples/events/changes --at-event-time

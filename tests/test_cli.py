@@ -337,12 +337,15 @@ def test_missing_path_is_exit_2_naming_it(capsys: pytest.CaptureFixture[str], tm
     assert "no-such-export.json" in err
 
 
-def test_invalid_json_is_exit_2_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_invalid_json_is_exit_2_naming_the_file_and_the_rest_is_still_evaluated(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     write(tmp_path / "in" / "good.json", cluster_doc())
     (tmp_path / "in" / "bad.json").write_text('{"id": ', encoding="utf-8")
-    err = _usage_error(capsys, "evaluate", str(tmp_path / "in"))
-    assert "bad.json" in err
-    assert "JSON" in err
+    code, out, err = run(capsys, "evaluate", str(tmp_path / "in"), "--fail-on", "none")
+    assert code == 2
+    assert err.startswith("aks-compliance: error: ") and "bad.json" in err and "JSON" in err
+    assert "aks-prod" in out  # good.json's cluster is still reported
 
 
 def test_unknown_control_id_is_exit_2_naming_it(capsys: pytest.CaptureFixture[str], cluster_file: Path) -> None:

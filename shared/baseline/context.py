@@ -166,6 +166,9 @@ class Context:
         """Private IP -> Azure Firewall, over every firewall in scope (hubs often sit in another subscription)."""
         self._collection(ids.subscription_id(self.rid.subscription), T_FIREWALL)
         by_ip: dict[str, Doc] = self.estate.memo("firewall-ips", self._index_firewalls)
+        # Hubs often sit in another subscription: a firewall added or changed there matters too.
+        for sub in sorted({fw.rid.subscription for fw in by_ip.values()} - {self.rid.subscription}):
+            self._collection(ids.subscription_id(sub), T_FIREWALL)
         return by_ip
 
     def _index_firewalls(self) -> dict[str, Doc]:

@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, time
 from shared import __version__
 from shared.baseline.model import Control
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
-from shared.cli import doctor
+from shared.cli import dev_storage, doctor, options
 from shared.cli import pipeline as cli_pipeline
 from shared.core.clock import Clock, system_clock
-from shared.core.documents import LoadError, load_paths
+from shared.core.documents import LoadError, load_paths, max_input_bytes
 from shared.core.model import Severity, Status, TargetResult
 from shared.evaluation.config import Config, ConfigError
 from shared.evaluation.engine import evaluate_estate
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("control_id", metavar="CONTROL_ID", help="e.g. AKS.PrivateCluster (any case)")
     cli_pipeline.add_parsers(sub)
     doctor.add_parser(sub)
+    dev_storage.add_parser(sub)
     return parser
 
 
@@ -98,6 +99,7 @@ def _evaluation_options(p: argparse.ArgumentParser, note: str = "") -> None:
         "--config", metavar="FILE", help=f"YAML or JSON file with parameters, exemptions, disabled controls{note}"
     )
     p.add_argument("--date", metavar="YYYY-MM-DD", help=f"evaluate as of this date (default: now){note}")
+    options.add_input_cap(p)
 
 
 def _fail_threshold(text: str) -> Severity | None:
@@ -130,6 +132,8 @@ def _main(argv: Sequence[str] | None, clock: Clock) -> int:
         return _report(args)
     if args.command == "doctor":
         return doctor.run(args)
+    if args.command == "dev-storage":
+        return dev_storage.run(args)
     return cli_pipeline.run(args)
 
 
@@ -150,14 +154,25 @@ def _evaluate_inputs(args: argparse.Namespace, paths: Sequence[str]) -> tuple[li
             now = datetime.combine(date.fromisoformat(args.date), time(12, 0), tzinfo=UTC)
         except ValueError:
             return _usage(f"--date {args.date!r} is not a date (YYYY-MM-DD)")
+    errors: list[LoadError] = []
     try:
         config = Config.load(args.config) if args.config else Config()
-        estate = load_paths(paths)
+        estate = load_paths(
+            paths, errors=errors, max_bytes=max_input_bytes(args.max_input_mb), skip=options.own_output(args)
+        )
     except (ConfigError, LoadError) as exc:
         return _usage(str(exc))
     for problem in estate.problems:
         print(f"aks-compliance: warning: {problem}", file=sys.stderr)
+    # Every unreadable input is named; the others are still evaluated, and the command exits 2.
+    for error in errors:
+        print(f"aks-compliance: error: {error}", file=sys.stderr)
+    args.unreadable = len(errors)
     results = evaluate_estate(estate, config=config, now=now, controls=controls)
+    for result in results:
+        for finding in result.findings:
+            for note in finding.Evidence.get("exemptionNotes", ()):
+                print(f"aks-compliance: warning: {result.name} {finding.ControlId}: {note}", file=sys.stderr)
     if not results:
         return _usage(f"no clusters, registries or subscriptions found in {', '.join(paths)}")
     return results, list(controls or CATALOG)
@@ -196,6 +211,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"aks-compliance: wrote {args.out}", file=sys.stderr)
     else:
         print(text)
+    if args.unreadable:
+        return EXIT_USAGE
     if threshold is None:
         return EXIT_OK
     failing = [
@@ -225,7 +242,7 @@ def _report(args: argparse.Namespace) -> int:
     if problem:
         return _usage(problem)
     print(cli_pipeline.report_line(args.out, results))
-    return EXIT_OK
+    return EXIT_USAGE if args.unreadable else EXIT_OK
 
 
 def _explain(control_id: str) -> int:

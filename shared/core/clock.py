@@ -11,10 +11,21 @@ machine, and ``tests/test_clock.py`` keeps it that way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+# How far ahead of this machine's clock a time from outside (an event, a queue message) may
+# be and still be believed. Azure's clocks and ours agree to seconds; anything further ahead
+# is forged or corrupt, and believing it would make every later event look "already covered".
+MAX_SKEW = timedelta(minutes=15)
+
+
+def beyond(when: datetime, now: datetime) -> bool:
+    """Whether ``when`` lies further ahead of ``now`` than clocks ever disagree."""
+    return when - now > MAX_SKEW

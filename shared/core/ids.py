@@ -7,6 +7,7 @@ they are displayed as the source spelled them.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,7 +27,8 @@ def norm(resource_id: str) -> str:
 
 def has_surrogates(text: str) -> bool:
     """Lone UTF-16 surrogates (valid JSON escapes, invalid text): no store or HTTP call can carry them."""
-    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+    # Nearly every id is ASCII: one C-level check instead of a Python loop over its characters.
+    return not text.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
 
 
 def is_arm_id(value: object) -> bool:
@@ -120,11 +122,23 @@ def subscription_id(sub: str) -> str:
 
 
 MAX_ID_LENGTH = 2048
-_BAD_ID_CHARS = set("#?\\") | {chr(c) for c in range(0x20)} | {chr(0x7F)}
+_BAD_ID_CHARS = frozenset("#?\\%") | {chr(c) for c in range(0x20)} | {chr(0x7F)}
+# Characters that do not show as themselves: controls (C0, C1), format characters (zero-width
+# spaces and joiners, bidi overrides, the BOM, soft hyphens), code points Unicode does not
+# assign or leaves to private use, and line/paragraph separators. A name that looks like
+# "aks-payments-prod" but is not must never become a target of its own.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
 
 
 def valid_resource_id(value: str) -> str | None:
-    """Why ``value`` cannot be a resource id we act on, or None when it can."""
+    """Why ``value`` cannot be a resource id we act on, or None when it can.
+
+    Ids arrive from events, queue messages and the command line before anything reads
+    them: only canonical ARM ids pass. No dot segments (an SDK resolves
+    ``.../aks-a/../../../subscriptions/<other>/...`` into another subscription's URL), no
+    empty segments, no percent-encoding (ARM ids are never encoded; ``%2e%2e`` is a dot
+    segment in disguise), no invisible or control characters.
+    """
     if not value:
         return "no resource id"
     if len(value) > MAX_ID_LENGTH:
@@ -132,5 +146,14 @@ def valid_resource_id(value: str) -> str | None:
     if not is_arm_id(value):
         return f"not an ARM resource id: {value[:120]!r}"
     if any(ch in _BAD_ID_CHARS for ch in value) or has_surrogates(value):
-        return "resource id contains characters ARM ids cannot hold (#, ?, \\ or control characters)"
+        return "resource id contains characters ARM ids cannot hold (#, ?, %, \\ or control characters)"
+    if not value.isascii() and any(unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in value):
+        return "resource id contains invisible characters (zero-width, bidi, unassigned or other format characters)"
+    segments = value.strip().split("/")[1:]
+    if segments and segments[-1] == "":
+        segments.pop()  # one trailing slash is harmless
+    if any(s == "" for s in segments):
+        return "resource id has an empty segment (//)"
+    if any(s.strip() in (".", "..") for s in segments):
+        return "resource id has a . or .. segment"
     return None

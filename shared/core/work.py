@@ -46,7 +46,10 @@ class WorkItem:
         try:
             when = datetime.fromisoformat(raw_time) if isinstance(raw_time, str) else None
         except ValueError as exc:
-            raise BadWorkItem(f"bad event_time {raw_time!r}") from exc
+            raise BadWorkItem(f"bad event_time {str(raw_time)[:40]!r}") from exc
+        if when is not None and when.tzinfo is None:
+            # Compared with aware read times, it would fail every attempt and end in the poison queue.
+            raise BadWorkItem(f"event_time {str(raw_time)[:40]!r} has no time zone")
         text_fields = {
             k: str(body.get(k) or "")[:256] for k in ("event_id", "event_type", "correlation_id", "changed_by")
         }

@@ -41,69 +41,28 @@ class Config:
 
     @classmethod
     def from_mapping(cls, raw: Any, origin: str = "configuration") -> Config:
+        """The configuration in ``raw``; every mistake in it at once as one ConfigError."""
         if raw is None:
             return cls()
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"{origin}: expected a mapping at the top level")
-        unknown = set(raw) - {"parameters", "exemptions", "disabled"}
-        if unknown:
-            raise ConfigError(f"{origin}: unknown keys {sorted(unknown)}; expected parameters, exemptions, disabled")
         from shared.baseline.registry import CATALOG_BY_ID
 
-        params_raw = raw.get("parameters") or {}
-        if not isinstance(params_raw, Mapping):
-            raise ConfigError(f"{origin}: 'parameters' must map control ids to settings")
-        parameters: dict[str, dict[str, Any]] = {}
-        for cid, values in params_raw.items():
-            control = CATALOG_BY_ID.get(str(cid).lower())
-            if control is None:
-                raise ConfigError(f"{origin}: parameters for unknown control {cid!r}")
-            if not isinstance(values, Mapping):
-                raise ConfigError(f"{origin}: parameters of {cid} must be a mapping")
-            known = {p.name: p for p in control.parameters}
-            for name, value in values.items():
-                if name not in known:
-                    raise ConfigError(f"{origin}: {control.id} has no parameter {name!r}; known: {sorted(known)}")
-                default = known[name].default
-                if isinstance(default, list) and not (
-                    isinstance(value, list) and all(isinstance(v, str) for v in value)
-                ):
-                    raise ConfigError(f"{origin}: {control.id}.{name} must be a list of strings")
-                if isinstance(default, str) and not isinstance(value, str):
-                    raise ConfigError(f"{origin}: {control.id}.{name} must be a string")
-            parameters[control.id] = dict(values)
-
-        exemptions: list[Exemption] = []
-        ex_raw = raw.get("exemptions") or []
-        if not isinstance(ex_raw, list):
-            raise ConfigError(f"{origin}: 'exemptions' must be a list")
-        for i, item in enumerate(ex_raw):
-            where = f"{origin}: exemptions[{i}]"
-            if not isinstance(item, Mapping):
-                raise ConfigError(f"{where} must be a mapping")
-            control_id = str(item.get("control") or "").strip()
-            scope = str(item.get("resource") or item.get("scope") or "").strip()
-            reason = str(item.get("reason") or "").strip()
-            if not control_id or not scope or not reason:
-                raise ConfigError(f"{where} needs 'control', 'resource' (or 'scope') and 'reason'")
-            if control_id != "*" and control_id.lower() not in CATALOG_BY_ID:
-                raise ConfigError(f"{where}: unknown control {control_id!r}")
-            if not scope.startswith("/"):
-                raise ConfigError(f"{where}: 'resource' must be an ARM id or scope starting with '/'")
-            expires = parse_date(item.get("expires"), where)
-            canonical = "*" if control_id == "*" else CATALOG_BY_ID[control_id.lower()].id
-            exemptions.append(Exemption(canonical, scope, reason, expires))
-
-        disabled_raw = raw.get("disabled") or []
-        if not isinstance(disabled_raw, list):
-            raise ConfigError(f"{origin}: 'disabled' must be a list of control ids")
-        disabled = set()
-        for cid in disabled_raw:
-            control = CATALOG_BY_ID.get(str(cid).lower())
-            if control is None:
-                raise ConfigError(f"{origin}: cannot disable unknown control {cid!r}")
-            disabled.add(control.id)
-        return cls(parameters=parameters, exemptions=tuple(exemptions), disabled=frozenset(disabled))
+        raw = _canonical_ids(raw)
+        problems = validation_errors(raw)
+        if problems:
+            lines = "\n".join(f"  {p}" for p in problems)
+            raise ConfigError(f"{origin}: {len(problems)} problem(s):\n{lines}")
+        parameters = {cid: dict(values) for cid, values in (raw.get("parameters") or {}).items()}
+        exemptions = tuple(
+            Exemption(
+                control=item["control"],
+                scope=str(item.get("resource") or item.get("scope")).strip(),
+                reason=str(item["reason"]).strip(),
+                expires=parse_date(item.get("expires"), f"{origin}: exemptions[{i}]"),
+            )
+            for i, item in enumerate(raw.get("exemptions") or [])
+        )
+        disabled = frozenset(CATALOG_BY_ID[str(c).lower()].id for c in raw.get("disabled") or [])
+        return cls(parameters=parameters, exemptions=exemptions, disabled=disabled)
 
     @classmethod
     def load(cls, path: str) -> Config:
@@ -134,3 +93,122 @@ def parse_date(value: Any, where: str) -> date | None:
         return date.fromisoformat(str(value).strip()[:10])
     except ValueError as exc:
         raise ConfigError(f"{where}: 'expires' {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of a configuration, from the catalog: its control ids, parameters and their values."""
+    from shared.baseline.registry import CATALOG
+
+    ids = [c.id for c in CATALOG]
+    parameters: dict[str, Any] = {}
+    for control in CATALOG:
+        if not control.parameters:
+            continue
+        props = {p.name: _value_schema(p.default, getattr(p, "choices", ())) for p in control.parameters}
+        parameters[control.id] = {"type": "object", "properties": props, "additionalProperties": False}
+    date_text = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}", "format": "date"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "parameters": {"type": "object", "properties": parameters, "additionalProperties": False},
+            "exemptions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["control", "reason"],
+                    "anyOf": [{"required": ["resource"]}, {"required": ["scope"]}],
+                    "properties": {
+                        "control": {"enum": ["*", *ids]},
+                        "resource": {"type": "string", "pattern": "^/"},
+                        "scope": {"type": "string", "pattern": "^/"},
+                        "reason": {"type": "string", "pattern": r"\S"},
+                        "expires": {"anyOf": [date_text, {"type": "null"}]},
+                    },
+                },
+            },
+            "disabled": {"type": "array", "items": {"enum": ids}},
+        },
+    }
+
+
+def _value_schema(default: Any, choices: Any) -> dict[str, Any]:
+    if choices:
+        return {"enum": list(choices)}
+    if isinstance(default, bool):
+        return {"type": "boolean"}
+    if isinstance(default, (int, float)):
+        return {"type": "number"}
+    if isinstance(default, list):
+        return {"type": "array", "items": {"type": "string"}}
+    return {"type": "string"}
+
+
+def validation_errors(raw: Any) -> list[str]:
+    """Every problem of a configuration, each naming where it is: the schema's words, our paths."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.FormatChecker())
+    problems = []
+    instance = _plain(_canonical_ids(raw))
+    for error in sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        problems.append(f"{where or 'top level'}: {_message(error)}")
+    return problems
+
+
+_EXEMPTION_TARGET = [{"required": ["resource"]}, {"required": ["scope"]}]
+
+
+def _message(error: Any) -> str:
+    """The schema's complaint in the words of the configuration's reader."""
+    if error.validator == "anyOf" and error.schema.get("anyOf") == _EXEMPTION_TARGET:
+        return "needs 'resource' (or 'scope'): the ARM id or scope the exemption covers"
+    if (error.validator == "anyOf" and "date" in str(error.schema)) or error.validator == "format":
+        return f"{error.instance!r} is not a date (YYYY-MM-DD)"
+    if error.validator == "enum" and len(error.validator_value) > 8:
+        return f"{error.instance!r} is not a control id (see 'aks-compliance controls')"
+    if error.validator == "pattern" and error.validator_value == "^/":
+        return f"{error.instance!r} is not an ARM id or scope (it must start with '/')"
+    if error.validator == "pattern" and error.validator_value == r"\S":
+        return "must say why (it is empty)"
+    if error.validator == "additionalProperties":
+        return str(error.message).replace("Additional properties are not allowed", "unknown key(s)")
+    return str(error.message)
+
+
+def _canonical_ids(raw: Any) -> Any:
+    """Control ids in any case, as people type them, spelled as the catalog spells them."""
+    from shared.baseline.registry import CATALOG_BY_ID
+
+    if not isinstance(raw, Mapping):
+        return raw
+
+    def canon(value: Any) -> Any:
+        control = CATALOG_BY_ID.get(str(value).lower()) if isinstance(value, str) else None
+        return control.id if control is not None else value
+
+    out = dict(raw)
+    if isinstance(raw.get("parameters"), Mapping):
+        out["parameters"] = {canon(k): v for k, v in raw["parameters"].items()}
+    if isinstance(raw.get("exemptions"), list):
+        out["exemptions"] = [
+            {**item, "control": canon(item.get("control"))} if isinstance(item, Mapping) else item
+            for item in raw["exemptions"]
+        ]
+    if isinstance(raw.get("disabled"), list):
+        out["disabled"] = [canon(c) for c in raw["disabled"]]
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """YAML's dates and datetimes as the ISO text the schema describes."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value

@@ -170,7 +170,13 @@ def _exemption(doc: Doc, control: Control, config: Config, on: date) -> tuple[Ex
 def judge(control: Control, doc: Doc, ctx: Context, params: Mapping[str, Any]) -> Verdict:
     """Run one control; malformed input and bugs become Unknown, never Pass, never a crash."""
     core = _CORE_KEYS.get(doc.type)
-    if core and sum(isinstance(doc.data.get(k), kinds) for k, kinds in core.items()) < 2:
+    # Core keys count only where the document's shape puts properties: beside a null
+    # ``properties`` of an ARM document, a top-level "enableRBAC" is not the cluster's.
+    where = doc.property_keys
+    if (
+        core
+        and sum(isinstance(doc.data.get(k), kinds) and (where is None or k in where) for k, kinds in core.items()) < 2
+    ):
         return Verdict(
             Status.UNKNOWN,
             f"The document has no {doc.type.rsplit('/', 1)[-1]} properties (partial document: {doc.origin}).",
@@ -224,6 +230,9 @@ def evaluate_target(
         exemption, notes = _exemption(doc, control, config, now.date())
         if notes:
             evidence["exemptionNotes"] = notes
+            if exemption is None:
+                # An exemption that lapsed must be seen where the verdict is read, not only in evidence.
+                reason = f"{reason} ({'; '.join(notes)})"
         if exemption is not None and status != Status.NOT_APPLICABLE:
             evidence = {
                 "exemption": {

@@ -35,5 +35,9 @@ def score(findings: Iterable[Finding]) -> float | None:
 
 def estate_score(results: Sequence[TargetResult]) -> float | None:
     """The mean of the targets' scores (each target counts once), to one decimal."""
-    scores = [r.score for r in results if r.score is not None]
-    return round(sum(scores) / len(scores), 1) if scores else None
+    return mean_score(r.score for r in results)
+
+
+def mean_score(scores: Iterable[float | None]) -> float | None:
+    known = [s for s in scores if s is not None]
+    return round(sum(known) / len(known), 1) if known else None

@@ -58,6 +58,10 @@ def _str(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+class _NoZone(ValueError):
+    """A time without a time zone: it could be any of 27 hours."""
+
+
 def _time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
@@ -66,7 +70,9 @@ def _time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except (ValueError, RecursionError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        raise _NoZone(text[:40])
+    return parsed.astimezone(UTC)
 
 
 def _claims(data: dict[str, Any]) -> dict[str, Any]:
@@ -116,9 +122,11 @@ def parse(raw: Any) -> Change | Dropped:
     topic = _str(envelope["topic"])
     event_id = _str(envelope["id"])[:128]
     subject = _str(envelope["subject"])
-    time = envelope["time"] if isinstance(envelope["time"], datetime) else _time(envelope["time"])
-    if time is not None and time.tzinfo is None:
-        time = time.replace(tzinfo=UTC)
+    try:
+        # From the delivered text, not the SDK's model: a time without a zone is malformed.
+        time = _time(raw.get("time") if cloud else raw.get("eventTime"))
+    except _NoZone as exc:
+        return Dropped(f"event time {exc} has no time zone", event_id, event_type)
     data = envelope["data"]
     if isinstance(data, str):
         try:
@@ -145,7 +153,10 @@ def parse(raw: Any) -> Change | Dropped:
         resource = subject
         operation = _str(data.get("policyDefinitionId"))
         # Policy says: order by data.timestamp (the scan time), not the event's time.
-        time = _time(data.get("timestamp")) or time
+        try:
+            time = _time(data.get("timestamp")) or time
+        except _NoZone as exc:
+            return Dropped(f"policy state timestamp {exc} has no time zone", event_id, event_type)
     elif kind_key in AKS_EVENTS:
         kind = "aks"
         resource = topic  # the subject is only the cluster name

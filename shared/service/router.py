@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.core import ids
+from shared.core.clock import beyond
 from shared.core.work import WorkItem
 from shared.service import events
 from shared.service.parts import Parts
@@ -35,7 +36,13 @@ class Router:
         if isinstance(change, events.Dropped):
             log.warning("event %s (%s) dropped: %s", change.event_id or "?", change.event_type or "?", change.reason)
             return EventOutcome(dropped=change.reason)
-        if not self.parts.settings.in_scope(change.subscription):
+        if change.time is not None and beyond(change.time, now := self.parts.clock()):
+            reason = f"event time {change.time.isoformat()} is ahead of this clock ({now.isoformat()}): not believed"
+            log.warning("event %s dropped: %s", change.event_id, reason)
+            return EventOutcome(dropped=reason)
+        settings = self.parts.settings
+        # A hub subscription holds no targets, but its firewalls and routes decide theirs.
+        if not settings.in_scope(change.subscription) and change.subscription not in settings.hub_subscriptions:
             reason = f"subscription {change.subscription} is outside the scope allow-list"
             log.warning("event %s dropped: %s", change.event_id, reason)
             return EventOutcome(dropped=reason)

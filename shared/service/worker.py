@@ -22,6 +22,7 @@ from shared.adapters.sources.base import TargetRead
 from shared.adapters.tables import keys
 from shared.adapters.tables.store import NOTIFY_PREFIX, deps_hash, inverted_ticks
 from shared.core import ids
+from shared.core.clock import beyond
 from shared.core.work import WorkItem
 from shared.evaluation import change_events
 from shared.evaluation.engine import Provenance, evaluate_target
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _MAX_RELATED_TEXT = 30_000
+_ORDER = {"Fail": 0, "Unknown": 1, "Pass": 2, "Exempt": 3, "NotApplicable": 4}
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,18 @@ class Worker:
             log.exception("could not publish the error run of %s", item.target_id)
 
     def _process(self, item: WorkItem, started: float) -> Outcome:
+        # Whatever put the item on the queue, only a canonical id in scope is read: a forged
+        # item can neither read outside the allow-list nor create a target of its own.
+        problem = ids.valid_resource_id(item.target_id)
+        if problem is None and not self.parts.settings.in_scope(ids.parse(item.target_id).subscription):
+            problem = f"subscription {ids.parse(item.target_id).subscription} is outside the scope allow-list"
+        if problem:
+            log.warning("work item for %.200r dropped: %s", item.target_id, problem)
+            return Outcome(item.target_id, "Skipped", problem)
+        if item.event_time is not None and beyond(item.event_time, now := self.parts.clock()):
+            log.warning("work item %s: event time %s is ahead of this clock (%s); read as of now",
+                        item.event_id, item.event_time.isoformat(), now.isoformat())  # fmt: skip
+            item = replace(item, event_time=None)
         writes_before = self.parts.store.transactions
         summary = self.parts.store.summary(item.target_id)
         if item.event_time is not None and summary is not None:
@@ -187,10 +201,13 @@ class Worker:
         else:
             self.parts.publisher.publish(pending["findings"], pending["runs"])
         changed = tuple((f.ControlId, f.PreviousStatus, f.Status) for f in outcome.changed)
+        counts = Counter(f.Status for f in result.findings)
+        tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items(), key=lambda kv: _ORDER.get(kv[0], 9)))
+        first = bool(changed) and all(not before for _, before, _ in changed)
         return Outcome(
             result.resource_id,
             "Evaluated",
-            f"{len(changed)} status change(s)",
+            f"first evaluation: {tally}" if first else f"{len(changed)} status change(s); now {tally}",
             changed=changed,
             reads=read.reads,
             writes=self.parts.store.transactions - writes_before,
@@ -206,6 +223,10 @@ class Worker:
         started: float,
         writes_before: int,
     ) -> Outcome:
+        if summary is None:
+            # Nothing to retire: a delete (real or forged) of a target never recorded leaves no
+            # trace, no deleted summary and no TargetDeleted event.
+            return Outcome(item.target_id, "Skipped", "no such target, and none was ever recorded", reads=reads)
         extra = {"ChangedBy": provenance.changed_by, "EventId": provenance.event_id}
         fields = {"ChangedBy": provenance.changed_by, "EventId": provenance.event_id,
                   "CorrelationId": provenance.correlation_id}  # fmt: skip
@@ -217,7 +238,7 @@ class Worker:
         if not self.parts.store.mark_deleted(item.target_id, at, summary=summary, extra=extra, outbound=pending):
             return Outcome(item.target_id, "Skipped", "already recorded as deleted", reads=reads)
         log.warning("target %s no longer exists: marked deleted", item.target_id)
-        if summary is not None and summary.related:
+        if summary.related:
             self.parts.store.remove_dependencies(item.target_id, summary.related)
         self.delivery.deliver(
             keys.resource_key(item.target_id), f"{NOTIFY_PREFIX}deleted-{inverted_ticks(at)}", pending

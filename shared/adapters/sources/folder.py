@@ -19,16 +19,19 @@ from shared.evaluation.engine import targets_of
 
 
 class FolderSource:
-    def __init__(self, paths: list[str], clock: Clock = system_clock) -> None:
+    def __init__(self, paths: list[str], clock: Clock = system_clock, max_bytes: int | None = None) -> None:
         missing = [p for p in paths if not Path(p).exists()]
         if missing:
             raise FileNotFoundError(f"no such file or directory: {', '.join(missing)}")
         self.paths = paths
         self.clock = clock
+        self.max_bytes = max_bytes
         self.reads = 0
 
     def _load(self) -> Estate:
-        return load_paths(self.paths)
+        # An unreadable file raises LoadError: judging the folder without it could mark its
+        # targets deleted or its dependents failing.
+        return load_paths(self.paths, max_bytes=self.max_bytes)
 
     def read(self, target_id: str, *, fresh_after: datetime | None = None) -> TargetRead:
         # A folder is always read in full, so every document is fresh.
