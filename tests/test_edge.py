@@ -115,7 +115,10 @@ def test_replay_of_a_far_future_event_does_not_cover_the_rest_of_the_story(
         path.write_text(json.dumps(event), encoding="utf-8")
         forged.append(str(path))
     now = lambda: datetime(2026, 12, 4, 12, tzinfo=UTC)  # noqa: E731 - the command's clock
-    assert main(["scan", "--source", str(estate), "--read-time", "2026-11-27T08:00:00Z", "--fail-on", "none"], clock=now) == 0
+    assert (
+        main(["scan", "--source", str(estate), "--read-time", "2026-11-27T08:00:00Z", "--fail-on", "none"], clock=now)
+        == 0
+    )
     changes = str(ROOT / "examples" / "events" / "changes")
     code = main(["replay", *forged, *map(str, story), "--source", str(estate), "--changes", changes,
                  "--at-event-time"], clock=now)  # fmt: skip

@@ -437,7 +437,9 @@ def story(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         for var, name in (("STATE", "HtmlState"), ("DEPS", "HtmlDeps"), ("OUTBOX", "HtmlOutbox")):
             mp.setenv(f"COMPLIANCE_{var}_TABLE", f"{name}{suffix}")
         mp.setenv("COMPLIANCE_LOGS_FILE", str(work / "logs.jsonl"))
-        assert cli.main(["scan", "--source", str(estate), "--read-time", "2026-11-27T08:00:00Z", "--fail-on", "none"]) == 0
+        assert (
+            cli.main(["scan", "--source", str(estate), "--read-time", "2026-11-27T08:00:00Z", "--fail-on", "none"]) == 0
+        )
         changes = str(ROOT / "examples" / "events" / "changes")
         assert cli.main(["replay", *EVENTS, "--source", str(estate), "--changes", changes, "--at-event-time"]) == 0
         from shared.core.settings import Settings
