@@ -80,10 +80,27 @@ def test_the_ordering_rules() -> None:
 
 
 def test_the_chunk_codec_round_trips_values_larger_than_a_property() -> None:
-    value = {"records": [{"n": i, "text": "x" * 100} for i in range(1000)]}
+    import random
+
+    rng = random.Random(7)  # text that does not compress: it still spans several properties
+    value = {"records": [{"n": i, "text": "".join(rng.choice("abcdefghé😀") for _ in range(100))} for i in range(1000)]}
     entity = chunks.encode(value)
     assert entity["Chunks"] > 1 and all(len(entity[f"Part{i:03d}"]) <= chunks.CHUNK for i in range(entity["Chunks"]))
+    assert all(entity[f"Part{i:03d}"].isascii() for i in range(entity["Chunks"]))  # two bytes a character
     assert chunks.decode(entity) == value
+
+
+def test_findings_of_a_long_non_ascii_id_fit_one_entity_compressed() -> None:
+    rid = "/subscriptions/x/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/" + "😀" * 1000
+    records = [{"ResourceId": rid, "ResourceName": "😀" * 1000, "Remediation": f"az aks update -n {'😀' * 1000}"}] * 39
+    entity = chunks.encode({"findings": records})
+    utf16 = sum(2 * len(str(v)) for v in entity.values())
+    assert utf16 < 1024 * 1024 // 4, utf16  # far inside an entity's 1 MiB
+    assert chunks.decode(entity) == {"findings": records}
+
+
+def test_entities_written_before_compression_still_decode() -> None:
+    assert chunks.decode({"Chunks": 2, "Part000": '{"a": [1, ', "Part001": "2]}"}) == {"a": [1, 2]}
 
 
 # --------------------------------------------------------------------------- every summary, without a table scan
