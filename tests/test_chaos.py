@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devtools.chaos import run, table
-from devtools.chaos.audit import Audit, history_duplicates, stale_incidents, verdict_losses, watch
+from devtools.chaos.audit import Audit, Verdict, history_duplicates, stale_incidents, verdict_losses, watch
 from devtools.chaos.scenarios import SCENARIOS
 from shared.adapters.tables import keys
 from shared.adapters.tables.store import SUMMARY, Store
@@ -61,11 +61,20 @@ def test_history_rows_that_repeat_a_status_are_duplicates(store: Store) -> None:
     assert (duplicates, breaks) == (1, 1)  # the third row repeats Fail, and says it came from Pass
 
 
-def test_a_stored_status_unlike_the_oracle_is_lost(store: Store) -> None:
+def test_a_stored_verdict_unlike_the_oracle_is_lost(store: Store) -> None:
     pk = keys.resource_key(TARGET)
     store.state.create_entity(_summary(T1))
-    store.state.create_entity({"PartitionKey": pk, "RowKey": "c|AKS.X", "ControlId": "AKS.X", "Status": "Pass"})
+    store.state.create_entity(
+        {"PartitionKey": pk, "RowKey": "c|AKS.X", "ControlId": "AKS.X", "Status": "Pass",
+         "Reason": "RBAC is on.", "Evidence": '{"enableRBAC":true}'}
+    )  # fmt: skip
     key = ids.norm(TARGET)
-    assert verdict_losses(store, {key: {"AKS.X": "Pass"}})[0] == 0
-    assert verdict_losses(store, {key: {"AKS.X": "Fail", "AKS.Y": "Pass"}})[0] == 2
+    right = Verdict.of("Pass", "RBAC is on.", {"enableRBAC": True})
+    assert verdict_losses(store, {key: {"AKS.X": right}})[0] == 0
+    assert verdict_losses(store, {key: {"AKS.X": Verdict.of("Fail", "", {}), "AKS.Y": right}})[0] == 2
     assert verdict_losses(store, {})[0] == 1  # stored as current, gone from ARM
+    # The status alone is not the verdict: a stale reason or evidence is a loss too.
+    [why] = verdict_losses(store, {key: {"AKS.X": Verdict.of("Pass", "RBAC is enabled.", {"enableRBAC": True})}})[1]
+    assert "reason" in why
+    [why] = verdict_losses(store, {key: {"AKS.X": Verdict.of("Pass", "RBAC is on.", {"enableRBAC": False})}})[1]
+    assert "evidence" in why
