@@ -60,7 +60,7 @@ from shared.adapters.tables.store import Store, open_store
 from shared.core.settings import Settings
 from shared.core.work import WorkItem
 from shared.evaluation.records import FINDING_COLUMNS, RUN_COLUMNS
-from shared.service.pipeline import Pipeline
+from shared.service.pipeline import Pipeline, is_snapshot_item
 from shared.service.sweeper import SweepReport
 from shared.service.worker import Outcome
 
@@ -129,6 +129,8 @@ class CountingPipeline(Pipeline):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.outcomes: Counter[str] = Counter()
+        # "snapshot ok|failed", "target ok|failed", "snapshot target Evaluated|Stale|...": items processed
+        self.items: Counter[str] = Counter()
         self._outcomes_lock = threading.Lock()
         self.running = {"handle_event": 0, "process": 0}
         self.most = {"handle_event": 0, "process": 0, "together": 0, "both": 0}
@@ -154,13 +156,21 @@ class CountingPipeline(Pipeline):
             self._leave("handle_event")
 
     def process(self, item: WorkItem) -> Outcome:
+        kind = "snapshot" if is_snapshot_item(item) else "target"
         self._enter("process")
         try:
             outcome = super().process(item)
+        except Exception:
+            with self._outcomes_lock:
+                self.items[f"{kind} failed"] += 1
+            raise
         finally:
             self._leave("process")
         with self._outcomes_lock:
             self.outcomes[outcome.result] += 1
+            self.items[f"{kind} ok"] += 1
+            for target in outcome.targets:  # a subscription item: what became of each of its targets
+                self.items[f"snapshot target {target.result}"] += 1
         return outcome
 
 
@@ -237,9 +247,11 @@ def build(cfg: RigConfig, clock: HarnessClock, audit: Audit, hooks: CommitHooks 
         connection_timeout=5,
         read_timeout=10,
     )
-    notifier = EventGridNotifier(
-        cfg.events_endpoint, FakeCredential(), connection_verify=cfg.events_ca, **cfg.events_kwargs
-    )
+    notifier = EventGridNotifier(cfg.events_endpoint, FakeCredential(), connection_verify=cfg.events_ca)
+    # azure-eventgrid 4.22's EventGridPublisherClient drops a basic topic client's constructor
+    # options (retries, timeouts): only per-call options reach its pipeline, as connection_verify
+    # does here. The rig's short retries and timeouts go that way.
+    notifier._send_kwargs.update(cfg.events_kwargs)
     queue = storage_queue(cfg.connection_string, cfg.work_queue)
     poison = storage_queue(cfg.connection_string, cfg.poison_queue)
     snapshots = None
@@ -565,6 +577,7 @@ class Rig:
                 "refused": sum(1 for a in self.topic.attempts if a.status != 200),
             },
             "concurrency": dict(self.pipeline.most),
+            "items": dict(self.pipeline.items),
             "outcomes": dict(self.pipeline.outcomes),
             "sweeps_failed": self.sweeps_failed,
             "final_sweep_poison": report.poison if report else None,
