@@ -353,10 +353,18 @@ def _differs(stored: Verdict | None, want: Verdict) -> str:
     if stored.status != want.status:
         return f"stored {stored.status}, oracle {want.status}"
     if stored.reason != want.reason:
-        return f"{stored.status} with reason {stored.reason[:80]!r}, oracle {want.reason[:80]!r}"
+        return f"{stored.status} with reason {_around(stored.reason, want.reason)}"
     if stored.evidence != want.evidence:
-        return f"{stored.status} with evidence {stored.evidence[:80]}, oracle {want.evidence[:80]}"
+        return f"{stored.status} with evidence {_around(stored.evidence, want.evidence)}"
     return ""
+
+
+def _around(got: str, want: str, context: int = 50) -> str:
+    """Where two texts first differ: ``...stored..., oracle ...theirs...``."""
+    at = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want)))
+    start = max(0, at - context)
+    lead = "..." if start else ""
+    return f"{lead}{got[start : at + context]!r}, oracle {lead}{want[start : at + context]!r}"
 
 
 def verdict_losses(store: Store, oracle: Verdicts) -> tuple[int, list[str]]:

@@ -279,23 +279,33 @@ class World:
 
     # --- the oracle -----------------------------------------------------------------------------
     def oracle(self, now: datetime) -> Verdicts:
-        """Target key -> control -> verdict (status, reason, evidence): the final documents, evaluated once."""
+        """Target key -> control -> verdict (status, reason, evidence): the final documents, evaluated once.
+
+        Each subscription's targets are evaluated over that subscription's documents (and those of no
+        subscription), as the live reader and a snapshot read them: some evidence counts what the
+        estate holds (``registriesInScope``), and a whole-world estate would count other
+        subscriptions' registries too. (The synthetic estate has no cross-subscription reference.)
+        """
         with self._lock:
-            payloads: list[Any] = [copy.deepcopy(d) for d in self.docs.values()]
-        payloads.append({"value": copy.deepcopy(self.states)})
-        estate = estate_from_payloads(payloads, origin="chaos-oracle")
-        for sub in {ids.parse(str(d["id"])).subscription for d in payloads[:-1]} - {""}:
+            docs: list[dict[str, Any]] = [copy.deepcopy(d) for d in self.docs.values()]
+            states = copy.deepcopy(self.states)
+        out: Verdicts = {}
+        for sub in sorted({ids.parse(str(d["id"])).subscription for d in docs} - {""}):
+            payloads: list[Any] = [d for d in docs if ids.parse(str(d["id"])).subscription in (sub, "")]
+            payloads.append({"value": states})
+            estate = estate_from_payloads(payloads, origin="chaos-oracle")
             for rtype in LISTED_TYPES:
                 estate.mark_read(rtype, sub)
-        versions = LiveVersionSource(fallback=default_source())
-        for doc in estate.of_type(T_CLUSTER):
-            if doc.location:
-                versions.add_response(doc.location, copy.deepcopy(KUBERNETES_VERSIONS))
-        out: Verdicts = {}
-        for doc in targets_of(estate):
-            estate.mark_read(POLICY_STATES, doc.key)
-            result = evaluate_target(doc, estate, now=now, read_at=now, versions=versions)
-            out[doc.key] = {f.ControlId: Verdict.of(f.Status, f.Reason, f.Evidence) for f in result.findings}
+            versions = LiveVersionSource(fallback=default_source())
+            for doc in estate.of_type(T_CLUSTER):
+                if doc.location:
+                    versions.add_response(doc.location, copy.deepcopy(KUBERNETES_VERSIONS))
+            for doc in targets_of(estate):
+                if doc.rid.subscription != sub:
+                    continue
+                estate.mark_read(POLICY_STATES, doc.key)
+                result = evaluate_target(doc, estate, now=now, read_at=now, versions=versions)
+                out[doc.key] = {f.ControlId: Verdict.of(f.Status, f.Reason, f.Evidence) for f in result.findings}
         return out
 
     def mismatched_documents(self) -> int:
