@@ -40,8 +40,9 @@ How each fault is injected:
     reads a snapshot makes, with sweeps (10 simulated minutes apart, past the Graph lag) racing the
     event path's live reads, deletions and re-creations included.
 12. concurrent-callers: four Event Grid delivery threads and four queue threads share one pipeline
-    (``handle_event`` and ``process`` at once), every event delivered 1-3 times within 0.5 s, ARM
-    slowed a little so calls overlap, sweeps meanwhile.
+    (``handle_event`` and ``process`` at once): a policy and a registry event (each reaching every
+    target of its subscription) delivered on all four at once, then every event delivered 1-3
+    times within 0.5 s, ARM slowed a little so calls overlap, sweeps meanwhile.
 """
 
 from __future__ import annotations
@@ -997,7 +998,15 @@ def concurrent_callers(ctx: Context) -> Row:
         rig.start()
         # Every read slowed a little, so that evaluations, event routing and index writes overlap.
         rig.world.double.latency = 0.02
-        changes = drive(
+        # Scripted first: a policy assignment and a registry change, each delivered on every thread
+        # at once; each reaches every target of its subscription, so the queue threads get busy too.
+        first = rig.world.clusters[0]
+        changes = [rig.world.apply(kind, first, rig.rng) for kind in ("policy", "registry")]
+        for change in changes:
+            event = rig.world.event(change, rig.clock())
+            for _ in range(threads):
+                rig.publish(event)
+        changes += drive(
             rig,
             b.seconds,
             b.rate * 2,
@@ -1015,7 +1024,8 @@ def concurrent_callers(ctx: Context) -> Row:
                 problems.append(f"the calls barely overlapped: {most}")
             outcomes = rig.pipeline.outcomes
             return Report(
-                f"{len(changes)} changes ({_kinds(changes)}), each event delivered 1-3 times within 0.5 s, on "
+                f"{len(changes)} changes ({_kinds(changes)}), a policy and a registry event delivered on every "
+                f"thread at once, the others 1-3 times within 0.5 s, on "
                 f"{threads} Event Grid and {threads} queue threads sharing one pipeline: up to {most['handle_event']} "
                 f"handle_event and {most['process']} process calls at once ({most['together']} together); "
                 f"{outcomes['Skipped']} work items skipped as covered, {outcomes['Stale']} lost the write race",
