@@ -490,7 +490,8 @@ class Deliveries:
     events_new_id: int = 0  # a change event under an id no stored change has, or a deletion told twice
     logs_same_id: int = 0  # finding records received again under their RecordId (allowed)
     events_same_id: int = 0  # change events received again under their id (allowed)
-    examples: list[str] = field(default_factory=list)
+    lost_examples: list[str] = field(default_factory=list)
+    duplicate_examples: list[str] = field(default_factory=list)
 
     @property
     def lost(self) -> int:
@@ -538,7 +539,10 @@ def deliveries(
         logs_ids[record_id] += 1
         ids_of[(str(r.get("EvaluationId")), str(r.get("ControlId")))].add(record_id)
     out.logs_same_id = sum(n - 1 for n in logs_ids.values() if n > 1)
-    out.logs_new_id = sum(len(v) - 1 for v in ids_of.values() if len(v) > 1)
+    for (evaluation, control), record_ids in sorted(ids_of.items()):
+        if len(record_ids) > 1:
+            out.logs_new_id += len(record_ids) - 1
+            out.duplicate_examples.append(f"evaluation {evaluation} {control}: sent to Logs as {sorted(record_ids)}")
     events = [e for e in topic if isinstance(e, Mapping)]
     received = Counter(str(e.get("id")) for e in events)
     out.events_same_id = sum(n - 1 for n in received.values() if n > 1)
@@ -551,12 +555,12 @@ def deliveries(
         what = f"{_short(str(row.get('ResourceId')))} {row.get('ControlId')} {row.get('PreviousStatus') or '(new)'}->{row.get('Status')}"
         if record_id not in logs_ids:
             out.logs_missing += 1
-            out.examples.append(f"{what} at {row.get('SourceReadAt')}: never reached Logs Ingestion")
+            out.lost_examples.append(f"{what} at {row.get('SourceReadAt')}: never reached Logs Ingestion")
         if change_events.kind_of(str(row.get("PreviousStatus") or ""), str(row.get("Status") or "")):
             out.announced += 1
             if record_id not in received:
                 out.events_missing += 1
-                out.examples.append(f"{what} at {row.get('SourceReadAt')}: no CloudEvent on the topic")
+                out.lost_examples.append(f"{what} at {row.get('SourceReadAt')}: no CloudEvent on the topic")
 
     deleted_told: dict[tuple[str, datetime | None], set[str]] = defaultdict(set)
     for e in events:
@@ -566,14 +570,14 @@ def deliveries(
             deleted_told[(ids.norm(str(e.get("subject"))), utc(data.get("TimeGenerated")))].add(str(e.get("id")))
         elif str(e.get("id")) not in recorded:
             out.events_new_id += 1
-            out.examples.append(
+            out.duplicate_examples.append(
                 f"{_short(str(e.get('subject')))} {data.get('ControlId')} {data.get('PreviousStatus')}->"
                 f"{data.get('Status')}: announced under id {e.get('id')}, which no stored change has"
             )
     for (target, at), told in deleted_told.items():
         if len(told) > 1:
             out.events_new_id += len(told) - 1
-            out.examples.append(f"{_short(target)} deleted at {at}: announced under {len(told)} ids")
+            out.duplicate_examples.append(f"{_short(target)} deleted at {at}: announced under {len(told)} ids")
     for entry in commits(entries):
         if entry.get("kind") != "deleted":
             continue
@@ -581,5 +585,5 @@ def deliveries(
         key = (ids.norm(str(entry.get("target"))), utc(entry.get("read")))
         if key not in deleted_told:
             out.events_missing += 1
-            out.examples.append(f"{_short(key[0])} deleted at {entry.get('read')}: no TargetDeleted CloudEvent")
+            out.lost_examples.append(f"{_short(key[0])} deleted at {entry.get('read')}: no TargetDeleted CloudEvent")
     return out

@@ -585,10 +585,10 @@ class Rig:
             "index_gaps": gaps,
             "poller_polls": self.poller.polls,
             "examples": {
-                "lost_before_sweep": before_examples[:10] + undelivered_before.examples[:10],
-                "lost": lost_examples[:10] + delivered.examples[:10],
+                "lost_before_sweep": before_examples[:10] + undelivered_before.lost_examples[:10],
+                "lost": lost_examples[:10] + delivered.lost_examples[:10],
                 "stale": sorted(stale)[:10],
-                "duplicates": dup_examples[:10],
+                "duplicates": dup_examples[:10] + delivered.duplicate_examples[:10],
                 "index_gaps": gap_examples[:10],
             },
             **said.details,
