@@ -103,3 +103,35 @@ def test_without_a_topic_events_are_json_lines(world: World, tmp_path: Any) -> N
     world.drain()
     lines = path.read_text().splitlines()
     assert len(lines) == 1 and '"AksCompliance.ControlRegressed"' in lines[0]
+
+
+def _event() -> dict[str, Any]:
+    return {
+        "specversion": "1.0", "id": "e1", "source": "/aks-compliance-monitor/test", "type": change_events.REGRESSED,
+        "subject": ACR, "time": "2026-11-27T09:00:00.000000Z", "datacontenttype": "application/json", "data": {},
+    }  # fmt: skip
+
+
+def test_the_notifier_honours_its_retries(topic: EventGridDouble) -> None:
+    # azure-eventgrid's public client drops a basic topic's options; ours must not.
+    topic.down()
+    notifier = notify.EventGridNotifier(
+        topic.endpoint, FakeCredential(), connection_verify=topic.ca_path, retry_total=1, retry_backoff_factor=0
+    )
+    with pytest.raises(Exception):  # noqa: B017 - whatever the SDK raises for a refused publish
+        notifier.send([_event()])
+    assert len(topic.attempts) == 2  # the first try and one retry, not the SDK's default of four
+
+
+def test_the_notifier_does_not_wait_minutes_for_an_answer(topic: EventGridDouble) -> None:
+    import time
+
+    topic.slow(3.0)
+    notifier = notify.EventGridNotifier(
+        topic.endpoint, FakeCredential(), connection_verify=topic.ca_path, retry_total=0, read_timeout=1
+    )
+    started = time.monotonic()
+    with pytest.raises(Exception):  # noqa: B017 - the transport's timeout error
+        notifier.send([_event()])
+    assert time.monotonic() - started < 2.5
+    assert notify.DEFAULT_CLIENT_KWARGS["read_timeout"] <= 60

@@ -1,9 +1,10 @@
-"""Fault injection: the event pipeline under ARM, storage, worker, Logs and Event Grid faults.
+"""Fault injection: the event pipeline under ARM, Resource Graph, storage, worker, Logs and Event Grid faults.
 
 ``python -m devtools.chaos [--short] [--seconds N] [--only NAME] [--jobs N]`` runs every scenario
 (three at a time by default, four with ``--short``; each has its own doubles, tables and queues) against Azurite
 (127.0.0.1, persistent folder; the outage scenario gets one of its own to stop) and the loopback
-ARM and Logs Ingestion doubles, prints one row per scenario and writes ``out/chaos.json``; it exits
+ARM (with Resource Graph), Logs Ingestion and Event Grid doubles, prints one row per scenario and
+writes ``out/chaos.json``; it exits
 1 when a row is not clean. Nothing connects beyond 127.0.0.0/8 (a guard refuses it). :func:`run`
 is the same in-process (``tests/test_chaos.py`` runs the short form). ``--seconds`` is the length
 of each scenario's fault-and-change phase: 12 s (2 s with ``--short``, which also uses 3 clusters
@@ -15,50 +16,66 @@ steady pace (each change put in the double, then its Event Grid event sent) whil
 injected. The system is the real one: ``functions.events.on_resource_event`` and
 ``functions.worker.evaluate_target`` (with ``shared.service.runtime.pipeline`` pointing at a pipeline
 built as the Function App builds it: ``ArmSource``, ``Store``, ``StorageQueue``,
-``IngestionPublisher`` with its Table outbox). Around it the harness emulates the Functions host:
+``IngestionPublisher`` with its Table outbox, ``EventGridNotifier`` with the real
+``EventGridPublisherClient``; in the snapshot scenario also the Resource Graph lister and
+``GraphSnapshotSource``). Around it the harness emulates the Functions host:
 Event Grid retries a delivery that raised; the queue trigger leases messages, renews the lease
 while the function runs, deletes on success, makes a failed message visible again after a backoff
-and moves it to ``<queue>-poison`` at the fifth failure. Then the faults stop, every delivery and
-redelivery is let through, the queue is drained, the oracle is taken ("before the sweep"), a sweep
-re-enqueues every target, the queue is drained again, and the row is measured.
+and moves it to ``<queue>-poison`` at the fifth failure. A scenario whose fault leaves committed
+changes owing deliveries (a worker killed after its commit, storage or a destination down) runs
+the hourly timer once the fault is over (``Rig.timer``: everything settled, verdicts measured,
+a sweep, the queue drained), as production's timer would within the hour. Then the faults stop,
+every delivery and redelivery is let through, the queue is drained, the oracle is taken ("before
+the sweep"), a sweep re-enqueues every target, the queue is drained again, and the row is measured.
 
 The measures (each computed from Table Storage at the end, against the oracle):
 
 oracle
     The verdicts of evaluating the final documents once: ``shared.evaluation.engine.evaluate_target`` over
     every document the ARM double holds at the end (as ``tests/test_ordering.py`` does), with
-    every list the live reader makes marked as read and the double's Kubernetes versions.
+    every list the live reader makes marked as read and the double's Kubernetes versions. A verdict
+    is the status, the reason and the evidence of a control.
 events in
     Calls of the event function (every Event Grid delivery: first deliveries, redeliveries and
     retries of failed deliveries) plus messages a scenario put on the work queue itself.
 evaluations stored
     Evaluation transactions committed to the state table (``Store.record`` writes that landed),
     counted at commit by the audit around the store, in every process.
-verdicts lost (must be 0)
-    Target/control pairs whose stored ``Status`` (control row ``c|<control>`` of a target whose
-    summary is not deleted) differs from the oracle's, after the system has been given its
-    retries and the final sweep. A target the oracle has that is missing or marked deleted counts
-    every control; a target stored as current that no longer exists counts its rows. The Logs
-    scenario adds finding records of stored evaluations that never reached Logs Ingestion.
+lost (must be 0)
+    Target/control pairs whose stored verdict (``Status``, ``Reason`` and ``Evidence`` of the
+    control row ``c|<control>`` of a target whose summary is not deleted) differs from the
+    oracle's, after the system has been given its retries and the final sweep. A target the oracle
+    has that is missing or marked deleted counts every control; a target stored as current that no
+    longer exists counts its rows. Plus what was committed and never told: every stored status
+    change (a history row, written in the transaction that committed it) whose finding record
+    (its ``RecordId``) Logs Ingestion never received, every regression or remediation among them
+    whose CloudEvent (id = ``RecordId``) the Event Grid topic never received, and every committed
+    deletion without its ``TargetDeleted`` event (``devtools.chaos.audit.deliveries``). The Logs
+    scenario adds finding records of stored evaluations (changed or not) that never reached Logs.
 lost before sweep (must be 0)
-    The same comparison, taken after every delivery and redelivery was processed but before the
-    final sweep: what the event path alone got right. The sweep is hourly; a verdict it repairs
-    was wrong until then.
+    The same comparisons, taken after every delivery and redelivery was processed but before the
+    final sweep: what the event path alone got right (for verdicts, the largest count measured
+    before any timer sweep the scenario ran and before the final one). The sweep is hourly; a
+    verdict it repairs was wrong until then, and a change committed but not yet delivered (a crash
+    between the commit and the delivery, a destination down) is lost until a sweep delivers it.
 stale overwrites (must be 0)
     Distinct (target, read) incidents where a summary was written from a read older than the one
     stored: a committed summary write whose ``SourceReadAt`` is older than that of the summary it
     replaced (the audit reads the replaced row before each ETag-conditional write, so the check
     is exact), a summary seen by the poller (every 0.15 s) with a ``SourceReadAt`` lower than
     seen before, or a final summary older than the newest read ever committed for its target.
-duplicate history rows (must be 0)
+dups (must be 0)
     History rows (``h|...``) of one target and control, in ``SourceReadAt`` order, that repeat
     the (``PreviousStatus``, ``Status``, ``SourceReadAt``) of another row, record no change
     (``PreviousStatus`` equals ``Status``), or have the same ``Status`` as the row before them.
-    The Logs scenario adds finding records sent under two different ``RecordId`` for one
-    evaluation and control (a re-send with the same ``RecordId`` is allowed, and reported).
+    Plus changes told twice under different ids: finding records of one evaluation and control
+    under two ``RecordId``, change events whose id no stored status change has (the same change
+    announced again under a new id, or one never recorded), a deletion announced under two ids.
+    A re-send under the same id is allowed (counted in ``out/chaos.json``).
 
 Besides, a row fails when its scenario did not exercise its fault (nothing throttled, nothing
-raised StoreUnavailable, the worker was never killed mid-message...), when Event Grid gave up on a
+raised StoreUnavailable, the worker was never killed mid-message, the topic never answered late,
+no subscription snapshot failed, the callers never overlapped...), when Event Grid gave up on a
 delivery, when the queue did not drain in time, or when the dependency index misses a dependency
 a stored evaluation used (events on it would reach no target).
 """
@@ -133,7 +150,7 @@ COLUMNS = (
     ("lost", 4),
     ("lost pre-sweep", 14),
     ("stale", 5),
-    ("dup hist", 8),
+    ("dups", 4),
     ("secs", 5),
 )
 

@@ -7,8 +7,10 @@
   overwrite). Worker processes write the same audit file, one ``write(2)`` per line.
 * :class:`Poller` reads every summary row a few times a second and notes any ``SourceReadAt`` that
   went down, in whatever process the write happened.
-* The end measures read Table Storage itself: control rows against the oracle, history rows, the
-  dependency index against each summary's ``Related`` list.
+* The end measures read Table Storage itself: control rows against the oracle (status, reason and
+  evidence), history rows, the dependency index against each summary's ``Related`` list; and what
+  the Logs Ingestion and Event Grid doubles received against the status changes stored
+  (:func:`deliveries`).
 """
 
 from __future__ import annotations
@@ -17,19 +19,44 @@ import json
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 from shared.adapters.tables import keys
-from shared.adapters.tables.rows import summary_of
+from shared.adapters.tables.rows import HISTORY_PREFIX, summary_of
 from shared.adapters.tables.store import SUMMARY, Store, related_ids_of
 from shared.core import ids
+from shared.evaluation import change_events
 
-Verdicts = dict[str, dict[str, str]]
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the oracle says of one control: the status, the reason and the evidence (canonical JSON)."""
+
+    status: str
+    reason: str = ""
+    evidence: str = "{}"
+
+    @classmethod
+    def of(cls, status: str, reason: str, evidence: Any) -> Verdict:
+        return cls(status, reason, canonical(evidence))
+
+
+def canonical(evidence: Any) -> str:
+    """Evidence as one comparable text, however it was stored (a JSON string in a row, a value in a finding)."""
+    if isinstance(evidence, str):
+        try:
+            evidence = json.loads(evidence) if evidence else {}
+        except ValueError:
+            return str(evidence)
+    return str(json.dumps(json.loads(json.dumps(evidence, default=str)), sort_keys=True, separators=(",", ":")))
+
+
+Verdicts = dict[str, dict[str, Verdict]]  # target key -> control id -> verdict
 
 
 def utc(value: Any) -> datetime | None:
@@ -75,11 +102,12 @@ class Audit:
 class Commit:
     pk: str
     target: str
-    kind: str  # record | deleted
+    kind: str  # record | deleted | unconditional
     read_at: datetime | None
     replaced: datetime | None  # SourceReadAt of the summary the write replaced (None: there was none)
     deps_changed: bool
     evaluation_id: str
+    changes: int = 0  # history rows the transaction writes: the status changes it commits
 
     @property
     def stale(self) -> bool:
@@ -159,7 +187,7 @@ class WatchedState:
         except ResourceNotFoundError:
             return None
 
-    def _commit(self, entity: Mapping[str, Any], kind: str, write: Any) -> Any:
+    def _commit(self, entity: Mapping[str, Any], kind: str, write: Any, changes: int = 0) -> Any:
         pk = str(entity["PartitionKey"])
         before = self._current(pk)  # an outage fails here as the write itself would
         commit = Commit(
@@ -170,6 +198,7 @@ class WatchedState:
             replaced=utc(before.get("SourceReadAt")) if before is not None else None,
             deps_changed=before is None or str(before.get("DepsHash", "")) != str(entity.get("DepsHash", "")),
             evaluation_id=str(entity.get("EvaluationId", "")),
+            changes=changes,
         )
         if self._hooks is not None:
             self._hooks.before_commit(commit)
@@ -184,6 +213,7 @@ class WatchedState:
             stale=commit.stale,
             deps_changed=commit.deps_changed,
             eval=commit.evaluation_id,
+            changes=changes,
         )
         if self._hooks is not None:
             self._hooks.after_commit(commit)
@@ -194,7 +224,9 @@ class WatchedState:
         summary = next((op[1] for op in ops if op[1].get("RowKey") == SUMMARY), None)
         if summary is None:
             return self._inner.submit_transaction(ops, **kwargs)
-        return self._commit(summary, "record", lambda: self._inner.submit_transaction(ops, **kwargs))
+        changes = sum(1 for op in ops if str(op[1].get("RowKey", "")).startswith(HISTORY_PREFIX))
+        kind = "deleted" if summary.get("Deleted") else "record"  # Store.mark_deleted writes in a transaction too
+        return self._commit(summary, kind, lambda: self._inner.submit_transaction(ops, **kwargs), changes)
 
     def update_entity(self, entity: Mapping[str, Any], **kwargs: Any) -> Any:
         if entity.get("RowKey") != SUMMARY:
@@ -309,8 +341,36 @@ def _short(resource_id: str) -> str:
     return resource_id.rstrip("/").rsplit("/", 1)[-1]
 
 
+def _stored(row: Mapping[str, Any] | None) -> Verdict | None:
+    if row is None:
+        return None
+    return Verdict(str(row.get("Status") or ""), str(row.get("Reason") or ""), canonical(row.get("Evidence") or "{}"))
+
+
+def _differs(stored: Verdict | None, want: Verdict) -> str:
+    """How a stored verdict differs from the oracle's ("" when it does not)."""
+    if stored is None:
+        return f"never stored, oracle {want.status}"
+    if stored.status != want.status:
+        return f"stored {stored.status}, oracle {want.status}"
+    if stored.reason != want.reason:
+        return f"{stored.status} with reason {_around(stored.reason, want.reason)}"
+    if stored.evidence != want.evidence:
+        return f"{stored.status} with evidence {_around(stored.evidence, want.evidence)}"
+    return ""
+
+
+def _around(got: str, want: str, context: int = 50) -> str:
+    """Where two texts first differ: ``...stored..., oracle ...theirs...``."""
+    at = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want)))
+    start = max(0, at - context)
+    lead = "..." if start else ""
+    return f"{lead}{got[start : at + context]!r}, oracle {lead}{want[start : at + context]!r}"
+
+
 def verdict_losses(store: Store, oracle: Verdicts) -> tuple[int, list[str]]:
-    """Stored statuses that differ from the oracle's (a missing or deleted target counts every control)."""
+    """Stored verdicts (status, reason, evidence) that differ from the oracle's (a missing or deleted
+    target counts every control)."""
     stored = store.state.query_entities("RowKey eq @rk", parameters={"rk": SUMMARY})  # every summary row, listed or not
     summaries = {ids.norm(s.resource_id): s for s in map(summary_of, stored)}
     lost, examples = 0, []
@@ -321,11 +381,11 @@ def verdict_losses(store: Store, oracle: Verdicts) -> tuple[int, list[str]]:
             examples.append(f"{_short(key)}: {'marked deleted' if summary else 'never stored'}")
             continue
         rows = store.control_rows(summary.resource_id)
-        for control, status in sorted(controls.items()):
-            got = rows.get(control, {}).get("Status")
-            if got != status:
+        for control, want in sorted(controls.items()):
+            how = _differs(_stored(rows.get(control)), want)
+            if how:
                 lost += 1
-                examples.append(f"{_short(key)} {control}: stored {got}, oracle {status}")
+                examples.append(f"{_short(key)} {control}: {how}")
     for key, summary in sorted(summaries.items()):
         if key not in oracle and not summary.deleted:
             rows = store.control_rows(summary.resource_id)
@@ -414,3 +474,118 @@ def stale_incidents(store: Store, entries: Iterable[Mapping[str, Any]], polled: 
         if stored is not None and pk in newest and stored < newest[pk]:
             incidents.add(f"{pk}@{stored.isoformat()}")
     return incidents
+
+
+# --- what reached Logs Ingestion and the topic ---------------------------------------------------
+
+
+@dataclass
+class Deliveries:
+    """Committed status changes against what Logs Ingestion and the Event Grid topic received."""
+
+    changes: int = 0  # status changes stored (history rows), first evaluations included
+    announced: int = 0  # of them, changes that are a CloudEvent (regressions and remediations)
+    deletions: int = 0  # deletions committed (each is a TargetDeleted CloudEvent)
+    logs_missing: int = 0  # stored changes whose finding record Logs Ingestion never received
+    events_missing: int = 0  # announced changes and deletions the topic never received
+    logs_new_id: int = 0  # one evaluation's control sent to Logs under two RecordIds
+    events_new_id: int = 0  # a change event under an id no stored change has, or a deletion told twice
+    logs_same_id: int = 0  # finding records received again under their RecordId (allowed)
+    events_same_id: int = 0  # change events received again under their id (allowed)
+    lost_examples: list[str] = field(default_factory=list)
+    duplicate_examples: list[str] = field(default_factory=list)
+
+    @property
+    def lost(self) -> int:
+        return self.logs_missing + self.events_missing
+
+    @property
+    def duplicates(self) -> int:
+        return self.logs_new_id + self.events_new_id
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "changes": self.changes,
+            "announced": self.announced,
+            "deletions": self.deletions,
+            "logs_missing": self.logs_missing,
+            "events_missing": self.events_missing,
+            "logs_new_id": self.logs_new_id,
+            "events_new_id": self.events_new_id,
+            "logs_same_id": self.logs_same_id,
+            "events_same_id": self.events_same_id,
+        }
+
+
+def deliveries(
+    store: Store,
+    entries: Iterable[Mapping[str, Any]],
+    logs: Iterable[Mapping[str, Any]],
+    topic: Iterable[Mapping[str, Any]],
+) -> Deliveries:
+    """Every status change stored (a history row: written in the transaction that committed it) must
+    reach Log Analytics as its finding record (same ``RecordId``) and, when it is a regression or a
+    remediation, the topic as a CloudEvent whose id is that ``RecordId``; every committed deletion
+    (the audit's ``deleted`` commits) a ``TargetDeleted`` event of that target and time. A crash or an
+    outage between the commit and the delivery counts until something (the sweep) delivers it.
+
+    Duplicates: a change event whose id no stored change has (the same change told again under a
+    new id, or a change never recorded), a deletion told under two ids, and one evaluation's
+    control sent to Logs under two ``RecordId``. A re-send under the same id is allowed (counted).
+    """
+    out = Deliveries()
+    logs_ids: Counter[str] = Counter()
+    ids_of: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in logs:
+        record_id = str(r.get("RecordId"))
+        logs_ids[record_id] += 1
+        ids_of[(str(r.get("EvaluationId")), str(r.get("ControlId")))].add(record_id)
+    out.logs_same_id = sum(n - 1 for n in logs_ids.values() if n > 1)
+    for (evaluation, control), record_ids in sorted(ids_of.items()):
+        if len(record_ids) > 1:
+            out.logs_new_id += len(record_ids) - 1
+            out.duplicate_examples.append(f"evaluation {evaluation} {control}: sent to Logs as {sorted(record_ids)}")
+    events = [e for e in topic if isinstance(e, Mapping)]
+    received = Counter(str(e.get("id")) for e in events)
+    out.events_same_id = sum(n - 1 for n in received.values() if n > 1)
+
+    recorded: set[str] = set()
+    for row in store.history_records():
+        record_id = str(row.get("RecordId"))
+        recorded.add(record_id)
+        out.changes += 1
+        what = f"{_short(str(row.get('ResourceId')))} {row.get('ControlId')} {row.get('PreviousStatus') or '(new)'}->{row.get('Status')}"
+        if record_id not in logs_ids:
+            out.logs_missing += 1
+            out.lost_examples.append(f"{what} at {row.get('SourceReadAt')}: never reached Logs Ingestion")
+        if change_events.kind_of(str(row.get("PreviousStatus") or ""), str(row.get("Status") or "")):
+            out.announced += 1
+            if record_id not in received:
+                out.events_missing += 1
+                out.lost_examples.append(f"{what} at {row.get('SourceReadAt')}: no CloudEvent on the topic")
+
+    deleted_told: dict[tuple[str, datetime | None], set[str]] = defaultdict(set)
+    for e in events:
+        data = e.get("data") if isinstance(e.get("data"), Mapping) else {}
+        assert isinstance(data, Mapping)
+        if e.get("type") == change_events.DELETED:
+            deleted_told[(ids.norm(str(e.get("subject"))), utc(data.get("TimeGenerated")))].add(str(e.get("id")))
+        elif str(e.get("id")) not in recorded:
+            out.events_new_id += 1
+            out.duplicate_examples.append(
+                f"{_short(str(e.get('subject')))} {data.get('ControlId')} {data.get('PreviousStatus')}->"
+                f"{data.get('Status')}: announced under id {e.get('id')}, which no stored change has"
+            )
+    for (target, at), told in deleted_told.items():
+        if len(told) > 1:
+            out.events_new_id += len(told) - 1
+            out.duplicate_examples.append(f"{_short(target)} deleted at {at}: announced under {len(told)} ids")
+    for entry in commits(entries):
+        if entry.get("kind") != "deleted":
+            continue
+        out.deletions += 1
+        key = (ids.norm(str(entry.get("target"))), utc(entry.get("read")))
+        if key not in deleted_told:
+            out.events_missing += 1
+            out.lost_examples.append(f"{_short(key[0])} deleted at {entry.get('read')}: no TargetDeleted CloudEvent")
+    return out

@@ -9,7 +9,8 @@ so the harness can kill it while it works. A kill point makes it kill itself wit
 chosen place instead (printing ``dying <point>`` first):
 
 * ``before-commit``: the evaluation is read and judged; its transaction is about to be sent;
-* ``after-commit``: the transaction committed; the dependency index and the logs are not written;
+* ``after-commit``: a transaction that changed a status committed; the dependency index is not
+  updated, nothing is told to Logs Ingestion or the topic (the pending row written with it says what);
 * ``after-commit-deps``: the same, at the first committed re-evaluation whose dependencies changed;
 * ``before-publish``: state and index are written; the finding records are about to be sent.
 
@@ -52,7 +53,7 @@ class KillPoints:
             _die(self.point)
 
     def after_commit(self, commit: Commit) -> None:
-        if self.point == "after-commit" and commit.kind == "record":
+        if self.point == "after-commit" and commit.kind == "record" and commit.changes:
             _die(self.point)
         if self.point == "after-commit-deps" and commit.replaced is not None and commit.deps_changed:
             _die(self.point)

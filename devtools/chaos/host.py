@@ -7,8 +7,9 @@ visible again after a backoff; the fifth failure (``dequeue_count`` 5) moves it 
 A message that cannot be base64-decoded goes to the poison queue at once. Nothing is deleted that
 did not complete: a message whose worker died, or whose delete failed, reappears when its lease ends.
 
-:class:`EventGrid` delivers events to ``on_resource_event`` and retries a delivery that raised,
-with backoff, as Event Grid retries a 5xx from the function.
+:class:`EventGrid` delivers events to ``on_resource_event`` (on one thread, or several at once as
+Event Grid delivers to a scaled-out Function App) and retries a delivery that raised, with backoff,
+as Event Grid retries a 5xx from the function.
 
 Both call the real function entry points (``functions.worker.evaluate_target``,
 ``functions.events.on_resource_event``) with ``shared.service.runtime.pipeline`` answering the harness's
@@ -310,7 +311,8 @@ class _Delivery:
 
 
 class EventGrid:
-    """Delivers events at their due time; a delivery that raises is retried with backoff (at most 30 times)."""
+    """Delivers events at their due time on ``threads`` threads (Event Grid delivers concurrently to
+    a Function App); a delivery that raises is retried with backoff (at most 30 times)."""
 
     def __init__(
         self,
@@ -319,6 +321,7 @@ class EventGrid:
         backoff: tuple[float, float] = (0.3, 3.0),
         max_attempts: int = 30,
         pipeline: Pipeline | None = None,
+        threads: int = 1,
     ) -> None:
         self.deliver = deliver
         self.pipeline = pipeline
@@ -330,20 +333,25 @@ class EventGrid:
         self.sent: list[dict[str, Any]] = []  # every publish (first deliveries and redeliveries, not retries)
         self._heap: list[_Delivery] = []
         self._seq = itertools.count()
-        self._busy = False
+        self._busy = 0
         self._cond = threading.Condition()
         self._stop = False
-        self._thread = threading.Thread(target=self._run, name="chaos-eventgrid", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, name=f"chaos-eventgrid-{i}", daemon=True) for i in range(max(1, threads))
+        ]
 
     def start(self) -> EventGrid:
-        self._thread.start()
+        for t in self._threads:
+            t.start()
         return self
 
     def stop(self) -> None:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        self._thread.join(timeout=60)
+        for t in self._threads:
+            if t.is_alive():
+                t.join(timeout=60)
 
     def publish(self, event: dict[str, Any], delay: float = 0.0) -> None:
         with self._cond:
@@ -372,16 +380,16 @@ class EventGrid:
                 if self._stop:
                     return
                 item = heapq.heappop(self._heap)
-                self._busy = True
-            try:
+                self._busy += 1
                 self.deliveries += 1
+            try:
                 self.deliver(item.event)
             except Exception as exc:
-                self.failures += 1
                 log.warning(
                     "event %s (attempt %d) failed: %s: %s", item.event.get("id"), item.attempt, type(exc).__name__, exc
                 )
                 with self._cond:
+                    self.failures += 1
                     if item.attempt >= self.max_attempts:
                         self.given_up += 1
                     else:
@@ -390,5 +398,5 @@ class EventGrid:
                         heapq.heappush(self._heap, retry)
             finally:
                 with self._cond:
-                    self._busy = False
+                    self._busy -= 1
                     self._cond.notify_all()

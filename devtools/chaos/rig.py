@@ -5,10 +5,15 @@
 Ingestion double, the tables and queues, the audit and the poller, the emulated host and Event
 Grid, and the final measure (:meth:`Rig.finish`).
 
+Change events go to the loopback Event Grid double through the real ``EventGridNotifier``
+(``EventGridPublisherClient``), finding and run records to the Logs Ingestion double.
+
 Two differences from production: retries are short (a few tenths of a second instead of the
 SDKs' minutes), so that a fault surfaces within the scenario's time bound (the ARM SDK still
-honours ``Retry-After``); and the sweep enqueues one item per target (``SWEEP_FANOUT=target``),
-so that every evaluation is a live ``ArmSource`` read.
+honours ``Retry-After``); and, unless a rig is made with ``snapshots=True``, the sweep enqueues
+one item per target (``SWEEP_FANOUT=target``), so that every evaluation is a live ``ArmSource``
+read. With ``snapshots=True`` the pipeline is wired as production wires it: a Resource Graph
+lister and a ``GraphSnapshotSource``, one sweep item per subscription.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from typing import Any
 from devtools.chaos.audit import (
     Audit,
     CommitHooks,
+    Deliveries,
     Poller,
     RaceHooks,
     commits,
+    deliveries,
     history_duplicates,
     index_gaps,
     stale_incidents,
@@ -42,23 +49,35 @@ from devtools.chaos.host import EventGrid, QueueHost, functions_runtime, raw_que
 from devtools.chaos.storage import AzuriteProcess
 from devtools.chaos.world import OWN, SHARED, Change, World
 from devtools.doubles.arm_double import FakeCredential
+from devtools.doubles.eventgrid_double import EventGridDouble
 from devtools.doubles.ingestion_double import IngestionDouble
+from shared.adapters.eventgrid import EventGridNotifier
 from shared.adapters.logs import IngestionPublisher
 from shared.adapters.queue import StorageQueue
 from shared.adapters.sources.arm import ArmSource
+from shared.adapters.sources.snapshot import GraphSnapshotSource
 from shared.adapters.tables.store import Store, open_store
 from shared.core.settings import Settings
 from shared.core.work import WorkItem
 from shared.evaluation.records import FINDING_COLUMNS, RUN_COLUMNS
-from shared.service.pipeline import Pipeline
+from shared.service.pipeline import Pipeline, is_snapshot_item
 from shared.service.sweeper import SweepReport
 from shared.service.worker import Outcome
 
 FINDINGS_STREAM = "Custom-ComplianceFindings"
 RUNS_STREAM = "Custom-ComplianceRuns"
 RULE_ID = "dcr-c4a05c4a05c4a05c4a05c4a05c4a05c4"
+EVENTS_SOURCE = "/aks-compliance-monitor/chaos"
 #: ARM SDK retries as in production (3, Retry-After honoured), with a shorter exponential backoff.
 ARM_KWARGS: dict[str, Any] = {"retry_total": 3, "retry_backoff_factor": 0.2, "retry_backoff_max": 2}
+#: The Event Grid client: one retry with a short backoff, and short timeouts (production: the SDK's).
+EVENTS_KWARGS: dict[str, Any] = {
+    "retry_total": 1,
+    "retry_backoff_factor": 0.1,
+    "retry_backoff_max": 0.5,
+    "connection_timeout": 5,
+    "read_timeout": 10,
+}
 
 
 class HarnessClock:
@@ -86,10 +105,14 @@ class RigConfig:
     arm_ca: str
     ingestion_endpoint: str
     ingestion_ca: str
+    events_endpoint: str
+    events_ca: str
     audit_path: str
     clock_offset: float = 0.0
     arm_kwargs: dict[str, Any] = field(default_factory=lambda: dict(ARM_KWARGS))
+    events_kwargs: dict[str, Any] = field(default_factory=lambda: dict(EVENTS_KWARGS))
     store_retry_total: int = 1
+    snapshots: bool = False  # the production sweep: one Resource Graph snapshot item per subscription
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -100,17 +123,54 @@ class RigConfig:
 
 
 class CountingPipeline(Pipeline):
-    """The pipeline, counting what ``process`` answered (Evaluated, Skipped, Stale, Deleted)."""
+    """The pipeline, counting what ``process`` answered (Evaluated, Skipped, Stale, Deleted), and how
+    many ``handle_event`` and ``process`` calls ran at once on it (the most seen, each and together)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.outcomes: Counter[str] = Counter()
+        # "snapshot ok|failed", "target ok|failed", "snapshot target Evaluated|Stale|...": items processed
+        self.items: Counter[str] = Counter()
         self._outcomes_lock = threading.Lock()
+        self.running = {"handle_event": 0, "process": 0}
+        self.most = {"handle_event": 0, "process": 0, "together": 0, "both": 0}
+
+    def _enter(self, call: str) -> None:
+        with self._outcomes_lock:
+            self.running[call] += 1
+            self.most[call] = max(self.most[call], self.running[call])
+            together = self.running["handle_event"] + self.running["process"]
+            self.most["together"] = max(self.most["together"], together)
+            if self.running["handle_event"] and self.running["process"]:
+                self.most["both"] = max(self.most["both"], together)
+
+    def _leave(self, call: str) -> None:
+        with self._outcomes_lock:
+            self.running[call] -= 1
+
+    def handle_event(self, raw: Any) -> Any:
+        self._enter("handle_event")
+        try:
+            return super().handle_event(raw)
+        finally:
+            self._leave("handle_event")
 
     def process(self, item: WorkItem) -> Outcome:
-        outcome = super().process(item)
+        kind = "snapshot" if is_snapshot_item(item) else "target"
+        self._enter("process")
+        try:
+            outcome = super().process(item)
+        except Exception:
+            with self._outcomes_lock:
+                self.items[f"{kind} failed"] += 1
+            raise
+        finally:
+            self._leave("process")
         with self._outcomes_lock:
             self.outcomes[outcome.result] += 1
+            self.items[f"{kind} ok"] += 1
+            for target in outcome.targets:  # a subscription item: what became of each of its targets
+                self.items[f"snapshot target {target.result}"] += 1
         return outcome
 
 
@@ -120,7 +180,15 @@ class Built:
     store: Store
     source: ArmSource
     publisher: IngestionPublisher
+    notifier: EventGridNotifier
     poison: StorageQueue
+    snapshots: GraphSnapshotSource | None = None
+
+    def close(self) -> None:
+        if self.snapshots is not None:
+            self.snapshots.close()
+        self.source.close()
+        self.publisher.close()
 
 
 def storage_queue(connection_string: str, name: str) -> StorageQueue:
@@ -138,7 +206,9 @@ def storage_queue(connection_string: str, name: str) -> StorageQueue:
 
 
 def build(cfg: RigConfig, clock: HarnessClock, audit: Audit, hooks: CommitHooks | None = None) -> Built:
-    """Store, queue, ARM source, Logs publisher and pipeline, as ``shared.service.runtime`` builds them."""
+    """Store, queue, ARM source, Logs publisher, Event Grid notifier and pipeline, as
+    ``shared.service.runtime`` builds them (with ``cfg.snapshots``: and the Resource Graph lister
+    and snapshot source it adds for live Azure)."""
     store = open_store(
         connection_string=cfg.connection_string,
         table_service_uri=None,
@@ -159,6 +229,8 @@ def build(cfg: RigConfig, clock: HarnessClock, audit: Audit, hooks: CommitHooks 
         arm_endpoint=cfg.arm_endpoint,
         logs_ingestion_endpoint=cfg.ingestion_endpoint,
         logs_dcr_immutable_id=RULE_ID,
+        events_endpoint=cfg.events_endpoint,
+        events_source=EVENTS_SOURCE,
     )
     source = ArmSource(FakeCredential(), settings=settings, clock=clock, connection_verify=cfg.arm_ca, **cfg.arm_kwargs)
     publisher = IngestionPublisher(
@@ -175,20 +247,32 @@ def build(cfg: RigConfig, clock: HarnessClock, audit: Audit, hooks: CommitHooks 
         connection_timeout=5,
         read_timeout=10,
     )
+    notifier = EventGridNotifier(
+        cfg.events_endpoint, FakeCredential(), connection_verify=cfg.events_ca, **cfg.events_kwargs
+    )
     queue = storage_queue(cfg.connection_string, cfg.work_queue)
     poison = storage_queue(cfg.connection_string, cfg.poison_queue)
+    snapshots = None
+    lister = None
+    if cfg.snapshots:
+        # As shared.service.runtime wires live Azure: Resource Graph lists, a snapshot source
+        # beside the ArmSource (its clients, clock and cache) reads each subscription once.
+        snapshots = GraphSnapshotSource.beside(source)
+        lister = snapshots.graph.list_targets
     pipeline = CountingPipeline(
         store=store,
         source=source,
         publisher=publisher,
         queue=queue,
         settings=settings,
+        lister=lister,
         poison_count=poison.approximate_count,
-        # The sweep enqueues one item per target (SWEEP_FANOUT=target), not one Resource Graph
-        # snapshot per subscription: every evaluation here is a live ArmSource read.
-        snapshots=None,
+        # Without cfg.snapshots the sweep enqueues one item per target (SWEEP_FANOUT=target), not
+        # one Resource Graph snapshot per subscription: every evaluation is a live ArmSource read.
+        snapshots=snapshots,
+        notifier=notifier,
     )
-    return Built(pipeline, store, source, publisher, poison)
+    return Built(pipeline, store, source, publisher, notifier, poison, snapshots)
 
 
 @dataclass
@@ -233,8 +317,11 @@ class Rig:
         subscriptions: int = 2,
         arm_kwargs: dict[str, Any] | None = None,
         host_threads: int = 2,
+        grid_threads: int = 1,
         lease: float = 10.0,
         backoff: tuple[float, float] = (1.0, 4.0),
+        snapshots: bool = False,
+        events_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.azurite = azurite
@@ -245,9 +332,13 @@ class Rig:
         self.ingestion = IngestionDouble(
             rule_id=RULE_ID, streams={FINDINGS_STREAM: list(FINDING_COLUMNS), RUNS_STREAM: list(RUN_COLUMNS)}
         )
+        self.topic = EventGridDouble()  # the compliance events topic
         tag = f"{name.replace('-', '')[:12]}{uuid.uuid4().hex[:6]}"
         self.clock = HarnessClock()
         self._arm_kwargs = {**ARM_KWARGS, **(arm_kwargs or {})}
+        self._events_kwargs = {**EVENTS_KWARGS, **(events_kwargs or {})}
+        self._snapshots = snapshots
+        self._grid_threads = grid_threads
         self._host_options: dict[str, Any] = {"threads": host_threads, "lease": lease, "backoff": backoff}
         self._tag = tag
         self.raw_messages = 0  # messages a scenario put on the work queue itself
@@ -255,6 +346,9 @@ class Rig:
         self.sweeps_failed = 0
         self.problems: list[str] = []  # the rig's own, reported with the scenario's
         self.race = RaceHooks()  # a scenario may arm it to order two writers of one target
+        # Verdict losses measured when everything had settled, just before each timer sweep the
+        # scenario ran (Rig.timer) and before the final sweep: the largest is "lost before sweep".
+        self.before_sweeps: list[tuple[int, list[str]]] = []
         self._stack = contextlib.ExitStack()
         self.cfg: RigConfig
         self.built: Built
@@ -277,6 +371,7 @@ class Rig:
         self.world.start()
         stack.callback(self.world.stop)
         stack.enter_context(self.ingestion)
+        stack.enter_context(self.topic)
         self.workdir.mkdir(parents=True, exist_ok=True)
         tag = self._tag.lower()
         self.cfg = RigConfig(
@@ -290,14 +385,17 @@ class Rig:
             arm_ca=self.world.double.ca_path,
             ingestion_endpoint=self.ingestion.endpoint,
             ingestion_ca=self.ingestion.ca_path,
+            events_endpoint=self.topic.endpoint,
+            events_ca=self.topic.ca_path,
             audit_path=str(self.workdir / f"{self.name}.audit.jsonl"),
             arm_kwargs=self._arm_kwargs,
+            events_kwargs=self._events_kwargs,
+            snapshots=self._snapshots,
         )
         self.audit = Audit(Path(self.cfg.audit_path))
         stack.callback(self.audit.close)
         self.built = build(self.cfg, self.clock, self.audit, self.race)
-        stack.callback(self.built.source.close)
-        stack.callback(self.built.publisher.close)
+        stack.callback(self.built.close)
         self.store.ensure_tables()
         for name in (self.cfg.work_queue, self.cfg.poison_queue):
             storage_queue(self.cfg.connection_string, name).ensure()
@@ -312,7 +410,7 @@ class Rig:
             **self._host_options,
         )
         stack.callback(self.host.stop)
-        self.grid = EventGrid(pipeline=self.pipeline)
+        self.grid = EventGrid(pipeline=self.pipeline, threads=self._grid_threads)
 
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
@@ -393,10 +491,22 @@ class Rig:
             self.sweeps_failed += 1
             return None
 
+    def timer(self, timeout: float = 180.0) -> SweepReport | None:
+        """The hourly timer, once a scenario's fault is over: wait until every event delivery and work
+        item is done, measure the verdicts (what the sweep is about to repair was lost until then),
+        sweep (re-delivering what committed changes still owe), and wait until the queue drained."""
+        self.grid.wait_idle(timeout)
+        self.host.wait_idle(timeout)
+        self.before_sweeps.append(verdict_losses(self.store, self.world.oracle(self.clock())))
+        report = self.sweep()
+        self.host.wait_idle(timeout)
+        return report
+
     def settle(self, timeout: float = 180.0) -> list[str]:
         """Faults off; every delivery and retry done; the queue empty. Returns what did not settle."""
         self.world.double.clear_faults()
         self.ingestion.heal()
+        self.topic.heal()
         problems = []
         if not self.grid.wait_idle(timeout):
             problems.append("Event Grid deliveries still pending at the time bound")
@@ -405,11 +515,20 @@ class Rig:
         return problems
 
     # --- the measure --------------------------------------------------------------------------------
+    def deliveries(self) -> Deliveries:
+        """Status changes committed so far that Logs Ingestion or the topic never received, and
+        changes told twice under different ids (``devtools.chaos.audit.deliveries``)."""
+        return deliveries(
+            self.store, self.audit.entries(), self.ingestion.records(FINDINGS_STREAM), self.topic.snapshot()
+        )
+
     def finish(self, conclude: Callable[[Rig], Report]) -> Row:
         """Settle, measure before the sweep, sweep, settle, measure; ``conclude`` then says what the
         scenario saw (its note, its own checks and measures), with the rig still readable."""
         problems = self.problems + self.settle()
-        before_sweep, before_examples = verdict_losses(self.store, self.world.oracle(self.clock()))
+        self.before_sweeps.append(verdict_losses(self.store, self.world.oracle(self.clock())))
+        before_sweep, before_examples = max(self.before_sweeps, key=lambda measured: measured[0])
+        undelivered_before = self.deliveries()
         report = None
         for _ in range(5):
             report = self.sweep()
@@ -426,6 +545,7 @@ class Rig:
         said = conclude(self)
         entries = self.audit.entries()
         lost, lost_examples = verdict_losses(self.store, self.world.oracle(self.clock()))
+        delivered = self.deliveries()
         stale = stale_incidents(self.store, entries, self.poller.incidents)
         duplicates, breaks, dup_examples = history_duplicates(self.store)
         gaps, gap_examples = index_gaps(self.store, entries)
@@ -449,6 +569,13 @@ class Rig:
                 "failed": self.grid.failures,
                 "given_up": self.grid.given_up,
             },
+            "deliveries": {"before_sweep": undelivered_before.details(), "final": delivered.details()},
+            "topic": {
+                "publishes": len(self.topic.attempts),
+                "refused": sum(1 for a in self.topic.attempts if a.status != 200),
+            },
+            "concurrency": dict(self.pipeline.most),
+            "items": dict(self.pipeline.items),
             "outcomes": dict(self.pipeline.outcomes),
             "sweeps_failed": self.sweeps_failed,
             "final_sweep_poison": report.poison if report else None,
@@ -456,10 +583,10 @@ class Rig:
             "index_gaps": gaps,
             "poller_polls": self.poller.polls,
             "examples": {
-                "lost_before_sweep": before_examples[:10],
-                "lost": lost_examples[:10],
+                "lost_before_sweep": before_examples[:10] + undelivered_before.lost_examples[:10],
+                "lost": lost_examples[:10] + delivered.lost_examples[:10],
                 "stale": sorted(stale)[:10],
-                "duplicates": dup_examples[:10],
+                "duplicates": dup_examples[:10] + delivered.duplicate_examples[:10],
                 "index_gaps": gap_examples[:10],
             },
             **said.details,
@@ -472,10 +599,10 @@ class Rig:
             scenario=self.name,
             events_in=self.grid.deliveries + self.raw_messages,
             evaluations=evaluations,
-            lost=lost + said.lost,
-            lost_before_sweep=before_sweep,
+            lost=lost + delivered.lost + said.lost,
+            lost_before_sweep=before_sweep + undelivered_before.lost,
             stale=len(stale),
-            duplicates=duplicates + said.duplicates,
+            duplicates=duplicates + delivered.duplicates + said.duplicates,
             seconds=round(time.monotonic() - self.started, 1),
             note=said.note,
             problems=said.problems + problems,

@@ -1,4 +1,4 @@
-"""The nine scenarios. Each builds a :class:`~devtools.chaos.rig.Rig`, scans the estate with no fault
+"""The twelve scenarios. Each builds a :class:`~devtools.chaos.rig.Rig`, scans the estate with no fault
 (the baseline, checked against the oracle), then for ``budget.seconds`` changes the world at a
 steady pace while its fault is injected, then settles and measures (:meth:`Rig.finish`). Every
 random choice comes from the rig's RNG, seeded per scenario; thread timing still varies.
@@ -17,8 +17,9 @@ How each fault is injected:
    continuing, and started again on the same ports.
 6. worker-killed: the queue consumer is a child process (``devtools.chaos.child``), killed with
    SIGKILL at a random moment while it holds a message, and at chosen points (before the state
-   transaction, after it, after one that changed the target's dependencies, before publishing);
-   a standby process takes over; leases (2 s) run out and messages come back.
+   transaction, after one that committed a status change, after one that changed the target's
+   dependencies, before publishing); a standby process takes over; leases (2 s) run out and
+   messages come back; then the timer re-delivers what the dead owed.
 7. logs-down-1h: the Logs Ingestion double answers 503 for a simulated hour (the harness clock moves
    5 minutes per sweep, 12 sweeps; short: 20 minutes, 3 sweeps), then comes back; a sweep re-sends.
 8. eventgrid-redelivery: every event delivered 1-8 times (short: 1-4) at random within 3 s, sweeps
@@ -28,6 +29,20 @@ How each fault is injected:
 9. poison-messages: malformed work items, a message that is not base64, work items for targets
    the reader cannot read (a storage account) and events for clusters whose every GET answers 500,
    beside ordinary changes to the other clusters.
+10. eventgrid-out-down: the compliance events topic (the Event Grid double, through the real
+    ``EventGridPublisherClient``) flaky: the first publish accepted and answered after the client's
+    1 s read timeout, then 500s, 503s with ``Retry-After`` and late answers at random, sweeps
+    meanwhile; then down (503) for a simulated hour with a sweep every few minutes; then up and a
+    sweep. Changes include deletions (``TargetDeleted`` events).
+11. snapshot-sweep: the production sweep, one Resource Graph snapshot item per subscription
+    (``GraphSnapshotSource``): one sweep's item queries refused by Graph right after its listing
+    (the items raise and are redelivered), then bursts of 429/500/503/resets on Graph and the ARM
+    reads a snapshot makes, with sweeps (10 simulated minutes apart, past the Graph lag) racing the
+    event path's live reads, deletions and re-creations included.
+12. concurrent-callers: four Event Grid delivery threads and four queue threads share one pipeline
+    (``handle_event`` and ``process`` at once): a policy and a registry event (each reaching every
+    target of its subscription) delivered on all four at once, then every event delivered 1-3
+    times within 0.5 s, ARM slowed a little so calls overlap, sweeps meanwhile.
 """
 
 from __future__ import annotations
@@ -53,6 +68,7 @@ from devtools.chaos.audit import commits
 from devtools.chaos.rig import FINDINGS_STREAM, Report, Rig, Row
 from devtools.chaos.storage import AzuriteProcess
 from devtools.chaos.world import LIFECYCLE, OWN, SHARED, WRITE, Change
+from devtools.doubles import eventgrid_double
 from devtools.doubles.arm_double import Fault
 from shared.adapters.tables import keys
 from shared.core import ids
@@ -138,14 +154,32 @@ class RandomFault(Fault):
     start: float = 0.0  # time.monotonic()
     until: float = math.inf
     window: float = 0.0
+    skip: int = 0  # the first ``skip`` requests it would hit pass (a sweep's listing before its items' reads)
     rng: random.Random = field(default_factory=random.Random)
 
     def matches(self, method: str, path: str) -> bool:
         now = time.monotonic()
         hit = self.start <= now < self.until and super().matches(method, path) and self.rng.random() < self.rate
+        if hit and self.skip > 0:
+            self.skip -= 1
+            return False
         if hit and self.window and self.until == math.inf:
             self.until = now + self.window
         return hit
+
+
+@dataclass
+class TopicFault(eventgrid_double.Fault):
+    """An Event Grid double fault that hits a publish with probability ``rate`` between ``start`` and ``until``."""
+
+    rate: float = 1.0
+    start: float = 0.0  # time.monotonic()
+    until: float = math.inf
+    rng: random.Random = field(default_factory=random.Random)
+
+    def matches(self) -> bool:
+        now = time.monotonic()
+        return self.start <= now < self.until and super().matches() and self.rng.random() < self.rate
 
 
 def _arm_error(code: str, message: str) -> dict[str, Any]:
@@ -248,7 +282,10 @@ def arm_throttling(ctx: Context) -> Row:
 
 
 def _bursts(
-    rig: Rig, budget: Budget, make: Callable[[re.Pattern[str], float, float], RandomFault]
+    rig: Rig,
+    budget: Budget,
+    make: Callable[[re.Pattern[str], float, float], RandomFault],
+    paths: Sequence[str] = ARM_PATHS,
 ) -> list[RandomFault]:
     """Fault bursts on random paths at random times within the phase, and one on every path.
 
@@ -260,7 +297,7 @@ def _bursts(
     faults = []
     for _ in range(max(3, round(budget.seconds / 1.5))):
         start = now + rig.rng.uniform(0, budget.seconds * 0.7)
-        pattern = re.compile(rig.rng.choice(ARM_PATHS))
+        pattern = re.compile(rig.rng.choice(paths))
         faults.append(add_fault(rig, make(pattern, start, start + rig.rng.uniform(shortest, longest))))
     start = now + budget.seconds * 0.1
     faults.append(add_fault(rig, make(re.compile("."), start, start + longest)))
@@ -384,6 +421,9 @@ def storage_outage(ctx: Context) -> Row:
         azurite.start()
         outage = time.monotonic() - stopped_at
         changes += drive(rig, b.seconds * 0.3, b.rate)
+        # The timer after the outage: a change committed just before storage went (its index update
+        # or its delivery failed) is told from its pending row; until then it counts as lost.
+        rig.timer()
 
         def conclude(rig: Rig) -> Report:
             unavailable = rig.host.stats.failures.get("StoreUnavailable", 0)
@@ -491,7 +531,7 @@ def worker_killed(ctx: Context) -> Row:
     lease = 2.0
     # Kill points the worker reaches by itself, and kills at a random moment while it is busy.
     # Only the clusters' own documents change: a shared change would re-read every cluster.
-    plan = ["after-commit-deps", "timed"] if b.short else [
+    plan = ["after-commit-deps", "after-commit", "timed"] if b.short else [
         "after-commit-deps", "timed", "before-commit", "timed", "after-commit", "timed", "before-publish", "timed",
     ]  # fmt: skip
     with ctx.rig("worker-killed", lease=lease) as rig:
@@ -527,6 +567,10 @@ def worker_killed(ctx: Context) -> Row:
             child.go("" if point == "timed" else point)
             if point == "after-commit-deps":
                 changes.append(rig.apply("swap", victim))  # the victim's subnet moves to its -alt route table
+            elif point == "after-commit":
+                # A status change for certain (local accounts flipped): it dies with the change
+                # committed and not yet told to Logs Ingestion or the topic.
+                changes.append(rig.apply("cluster", rng.choice(others), toggle="local"))
             elif point == "timed":
                 changes += [rig.change(OWN, others) for _ in range(3)]
                 for _ in range(50):  # kill it while it works: at a random moment after it took a message
@@ -560,20 +604,29 @@ def worker_killed(ctx: Context) -> Row:
         rig.grid.wait_idle(60)
         wait_queue_empty(rig, 120)
         survivor.stop()
-        rig.host.start()  # the final sweep runs in-process
+        rig.host.start()  # the timer and the final sweep run in-process
+        # The hourly timer: what a worker died owing (its change committed, not yet told) is
+        # re-delivered from the pending row written with the change; until then it counts as lost.
+        pending = len(rig.store.pending_outbound())
+        rig.timer()
 
         def conclude(rig: Rig) -> Report:
             delivered = {str(r.get("EvaluationId")) for r in rig.ingestion.records(FINDINGS_STREAM)}
-            stored = {str(e["eval"]) for e in commits(rig.audit.entries()) if e.get("kind") == "record"}
+            entries = commits(rig.audit.entries())
+            stored = {str(e["eval"]) for e in entries if e.get("kind") == "record" and not e.get("changes")}
             unpublished = len(stored - delivered)
             note = (
                 f"{len(changes)} changes; worker killed -9 {sum(kills.values())} times "
                 f"({', '.join(f'{n} {k}' for k, n in sorted(kills.items()))}); messages redelivered after the "
-                f"{lease:g} s lease"
+                f"{lease:g} s lease; {pending} committed change(s) left owing deliveries, re-delivered by the timer"
             )
             if unpublished:
-                note += f"; {unpublished} stored evaluation(s) never published to Logs"
-            return Report(note, problems, details={"kills": dict(kills), "unpublished_evaluations": unpublished})
+                note += (
+                    f"; {unpublished} evaluation(s) without a status change never published to Logs (allowed: "
+                    "the next evaluation publishes the same verdict)"
+                )
+            details = {"kills": dict(kills), "pending_before_timer": pending, "unpublished_unchanged": unpublished}
+            return Report(note, problems, details=details)
 
         return rig.finish(conclude)
 
@@ -601,8 +654,7 @@ def logs_down(ctx: Context) -> Row:
         down_requests = sum(1 for r in rig.ingestion.requests if r.status == 503)
         rig.ingestion.up()
         rig.clock.advance(minutes * 60)
-        report = rig.sweep()  # re-sends the outbox
-        rig.host.wait_idle(120)
+        report = rig.timer()  # re-sends the outbox
         left = len(rig.store.outbox().pending(limit=10_000))
 
         def conclude(rig: Rig) -> Report:
@@ -625,7 +677,9 @@ def logs_down(ctx: Context) -> Row:
 
 
 def _logs_exactly_once(rig: Rig) -> Report:
-    """Finding records: every stored evaluation's records delivered, one RecordId per evaluation+control."""
+    """Finding records: every stored evaluation's records delivered (changed or not: the outbox keeps
+    them all), one RecordId per evaluation+control. The row counts the second measure already
+    (``devtools.chaos.audit.deliveries``): this report only adds the first."""
     records = rig.ingestion.records(FINDINGS_STREAM)
     by_id = Counter(str(r["RecordId"]) for r in records)
     ids_of: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -644,7 +698,6 @@ def _logs_exactly_once(rig: Rig) -> Report:
         f"Logs: {len(by_id)} finding RecordIds received, {undelivered} never delivered, {resent_same_id} "
         f"re-sent with the same RecordId (allowed), {twice_new_id} sent twice under a new RecordId",
         lost=undelivered,
-        duplicates=twice_new_id,
         details={"record_ids": len(by_id), "resent_same_id": resent_same_id, "twice_new_id": twice_new_id},
     )
 
@@ -778,6 +831,211 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
+# --- 10: Event Grid out down -----------------------------------------------------------------------
+
+
+def eventgrid_out_down(ctx: Context) -> Row:
+    b = ctx.budget
+    timeout = 1.0  # the Event Grid client's read timeout here
+    held = timeout + 1.0
+    ticks, minutes = (2, 30) if b.short else (6, 10)
+    with ctx.rig("eventgrid-out-down", events_kwargs={"read_timeout": timeout}) as rig:
+        rig.scan()
+        rig.start()
+        topic = rig.topic
+        # Flaky first: the first publish accepted and answered late (the client gives up on it: its
+        # events will be sent again under the same ids), the next two answered 500; then, at random,
+        # 500s, 503s with Retry-After and late answers. Sweeps meanwhile re-deliver what failed.
+        flaky = max(3.0, b.seconds * 0.5)
+        now = time.monotonic()
+        scripted = [topic.slow(held, times=1), topic.fail(500, times=2)]
+        randomly = [
+            topic.add_fault(TopicFault(status=500, rate=0.3, start=now, until=now + flaky, rng=rig.rng)),
+            topic.add_fault(
+                TopicFault(status=503, retry_after="1", rate=0.2, start=now, until=now + flaky, rng=rig.rng)
+            ),
+            topic.add_fault(TopicFault(latency=held, rate=0.3, start=now, until=now + flaky, rng=rig.rng)),
+        ]
+        faults = scripted + randomly
+        kinds = (*OWN, *SHARED, *LIFECYCLE)
+        changes = drive(rig, flaky, b.rate, kinds=kinds, every=(flaky / 2, rig.sweep))
+        rig.grid.wait_idle(60)
+        rig.host.wait_idle(120)
+        # Then down: every publish answered 503 for a simulated hour, a sweep every few minutes.
+        topic.down()
+        down_from = len(topic.attempts)
+        waiting_max = 0
+        for _ in range(ticks):
+            rig.clock.advance(minutes * 60)
+            changes += [rig.change(kinds) for _ in range(max(1, round(b.rate * b.seconds / 2 / ticks)))]
+            rig.grid.wait_idle(60)
+            rig.host.wait_idle(120)
+            rig.sweep()
+            rig.host.wait_idle(120)
+            waiting_max = max(waiting_max, len(rig.store.pending_outbound()))
+        refused = sum(1 for a in topic.attempts[down_from:] if a.status == 503)
+        topic.up()
+        rig.clock.advance(minutes * 60)
+        rig.timer()  # the sweep after the outage re-delivers every change still waiting
+        left = len(rig.store.pending_outbound())
+
+        def conclude(rig: Rig) -> Report:
+            answered_5xx = sum(f.hits for f in faults if f.status)
+            late = sum(f.hits for f in faults if f.latency)
+            told = rig.deliveries()
+            problems = []
+            if not answered_5xx:
+                problems.append("no publish was answered 5xx")
+            if not late:
+                problems.append("no publish was answered late")
+            if not told.events_same_id:
+                problems.append("no change event was sent again under its id (the late answers tested nothing)")
+            if not waiting_max:
+                problems.append("no change waited for the topic while it was down")
+            if left:
+                problems.append(f"{left} change(s) still waiting for delivery after the timer")
+            return Report(
+                f"{len(changes)} changes ({_kinds(changes)}); topic flaky for {flaky:.0f} s ({answered_5xx} publishes "
+                f"answered 500/503, {late} accepted and answered {held:g} s late, past the client's {timeout:g} s "
+                f"read timeout), then down for {ticks * minutes} simulated minutes ({refused} publishes refused, "
+                f"{ticks} sweeps, up to {waiting_max} changes waiting), then a sweep; {told.announced} status changes "
+                f"and {told.deletions} deletions announced, {told.events_same_id} re-sent under the same id (allowed)",
+                problems,
+                details={"answered_5xx": answered_5xx, "late": late, "refused": refused, "waiting_max": waiting_max},
+            )
+
+        return rig.finish(conclude)
+
+
+# --- 11: the production sweep (Resource Graph snapshots) under ARM and Graph faults -----------------
+
+GRAPH_PATH = r"/providers/microsoft\.resourcegraph/resources"
+# What a subscription snapshot reads: the Graph queries, and what only ARM answers.
+SNAPSHOT_PATHS = (
+    GRAPH_PATH,
+    GRAPH_PATH,
+    r"/diagnosticsettings",
+    r"/kubernetesversions",
+    r"/policyassignments",
+    r"/managedclusters/[^/]+$",
+    r"/routetables/",
+)
+
+
+def snapshot_sweep(ctx: Context) -> Row:
+    b = ctx.budget
+    minutes = 10  # simulated minutes between sweeps: past the snapshots' Graph lag (5), so they land
+    with ctx.rig("snapshot-sweep", snapshots=True) as rig:
+        rig.scan()  # one snapshot item per subscription
+        scanned = dict(rig.pipeline.items)
+        rig.start()
+
+        def tick() -> None:
+            rig.clock.advance(minutes * 60)
+            rig.sweep()
+
+        # Scripted, before any change: the next sweep lists its targets (one Graph query), then every
+        # Graph query of its subscription items fails (500) for a while: each item raises and is
+        # redelivered, then records every target (no event-path read is newer than its snapshot).
+        body = _arm_error("InternalServerError", "Injected.")
+        victim = add_fault(rig, RandomFault(re.compile(GRAPH_PATH), 500, body=body, window=1.5, skip=1, rng=rig.rng))
+        tick()
+        rig.host.wait_idle(120)
+        # Then changes and their events, with Graph and ARM faults in bursts and a sweep every third
+        # of the phase: the snapshots race the event path's live reads (most lose: older reads).
+
+        def burst(pattern: re.Pattern[str], start: float, until: float) -> RandomFault:
+            kind = rig.rng.choice(("429", "500", "503", "reset"))
+            rate = rig.rng.uniform(0.5, 0.9)
+            if kind == "reset":
+                return RandomFault(pattern, 0, None, reset=True, rate=rate, start=start, until=until, rng=rig.rng)
+            status = int(kind)
+            retry_after = "1" if status == 429 or (status == 503 and rig.rng.random() < 0.5) else None
+            code = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}[status]
+            return RandomFault(
+                pattern, status, None, retry_after, _arm_error(code, "Injected."), rate=rate, start=start,
+                until=until, rng=rig.rng,
+            )  # fmt: skip
+
+        faults = [*_bursts(rig, b, burst, SNAPSHOT_PATHS), victim]
+        changes = drive(rig, b.seconds, b.rate, kinds=(*OWN, *SHARED, *LIFECYCLE), every=(b.seconds / 3, tick))
+        play_out(faults)
+
+        def conclude(rig: Rig) -> Report:
+            items = rig.pipeline.items
+            hits = sum(f.hits for f in faults)
+            swept = rig.final_sweep.subscriptions if rig.final_sweep else 0
+            problems = []
+            if not scanned.get("snapshot ok") or not swept:
+                problems.append("the sweep did not evaluate subscriptions from Resource Graph snapshots")
+            if not items.get("snapshot failed"):
+                problems.append("no subscription item failed: the snapshot path saw no fault")
+            recorded = items.get("snapshot target Evaluated", 0) - scanned.get("snapshot target Evaluated", 0)
+            if not recorded:
+                problems.append("no sweep after the scan recorded an evaluation from a snapshot")
+            return Report(
+                f"{len(changes)} changes ({_kinds(changes)}); sweeps every {minutes} simulated minutes, one Resource "
+                f"Graph snapshot item per subscription; {hits} Graph/ARM requests failed (429, 500, 503, resets; "
+                f"Graph refused for {victim.window:g} s after one sweep's listing); {items.get('snapshot failed', 0)} "
+                f"subscription item attempts raised and were redelivered, {items.get('snapshot ok', 0)} completed, "
+                f"recording {recorded} target evaluations after the scan (the others older than the event path's "
+                f"reads); {rig.sweeps_failed} sweeps failed to list",
+                problems,
+                details={"faults_hit": hits, "items": dict(items)},
+            )
+
+        return rig.finish(conclude)
+
+
+# --- 12: concurrent callers --------------------------------------------------------------------------
+
+
+def concurrent_callers(ctx: Context) -> Row:
+    b = ctx.budget
+    threads = 4
+    with ctx.rig("concurrent-callers", host_threads=threads, grid_threads=threads) as rig:
+        rig.scan()
+        rig.start()
+        # Every read slowed a little, so that evaluations, event routing and index writes overlap.
+        rig.world.double.latency = 0.02
+        # Scripted first: a policy assignment and a registry change, each delivered on every thread
+        # at once; each reaches every target of its subscription, so the queue threads get busy too.
+        first = rig.world.clusters[0]
+        changes = [rig.world.apply(kind, first, rig.rng) for kind in ("policy", "registry")]
+        for change in changes:
+            event = rig.world.event(change, rig.clock())
+            for _ in range(threads):
+                rig.publish(event)
+        changes += drive(
+            rig,
+            b.seconds,
+            b.rate * 2,
+            kinds=(*OWN, *SHARED, *LIFECYCLE),
+            deliveries=(1, 3),
+            spread=0.5,
+            every=(b.seconds / 3, rig.sweep),
+        )
+        rig.world.double.latency = 0.0
+
+        def conclude(rig: Rig) -> Report:
+            most = rig.pipeline.most
+            problems = []
+            if most["handle_event"] < 2 or most["process"] < 2 or most["both"] < 3:
+                problems.append(f"the calls barely overlapped: {most}")
+            outcomes = rig.pipeline.outcomes
+            return Report(
+                f"{len(changes)} changes ({_kinds(changes)}), a policy and a registry event delivered on every "
+                f"thread at once, the others 1-3 times within 0.5 s, on "
+                f"{threads} Event Grid and {threads} queue threads sharing one pipeline: up to {most['handle_event']} "
+                f"handle_event and {most['process']} process calls at once ({most['together']} together); "
+                f"{outcomes['Skipped']} work items skipped as covered, {outcomes['Stale']} lost the write race",
+                problems,
+                details={"most": dict(most)},
+            )
+
+        return rig.finish(conclude)
+
+
 SCENARIOS: list[tuple[str, Callable[[Context], Row]]] = [
     ("arm-throttling", arm_throttling),
     ("arm-5xx", arm_5xx),
@@ -788,4 +1046,7 @@ SCENARIOS: list[tuple[str, Callable[[Context], Row]]] = [
     ("logs-down-1h", logs_down),
     ("eventgrid-redelivery", eventgrid_redelivery),
     ("poison-messages", poison_messages),
+    ("eventgrid-out-down", eventgrid_out_down),
+    ("snapshot-sweep", snapshot_sweep),
+    ("concurrent-callers", concurrent_callers),
 ]

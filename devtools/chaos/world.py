@@ -8,7 +8,8 @@ registry, Defender pricings and policy assignments), plus a second route table p
 Every change is applied to :attr:`World.docs` and put into the double at once; its event is stamped
 after the put, as ARM stamps an event after the write it reports. The oracle evaluates the final
 documents once, as the engine evaluates an export (``shared.evaluation.engine.evaluate_target``), with every
-list the live reader makes marked as read and the double's Kubernetes versions.
+list the live reader makes marked as read and the double's Kubernetes versions: for each target and
+control the status, the reason and the evidence a correct evaluation of the final state records.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from benchmarks.synthetic import estate as synthetic_estate
+from devtools.chaos.audit import Verdict, Verdicts
 from devtools.doubles.arm_double import KUBERNETES_VERSIONS, ArmDouble, subscription_document, to_rest
 from shared.core import ids
 from shared.core.documents import POLICY_STATES, estate_from_payloads
@@ -50,8 +52,6 @@ OWN = ("cluster", "diag", "route", "swap")
 SHARED = ("registry", "policy", "pricing")
 LIFECYCLE = ("delete", "recreate")
 _CLUSTER_TOGGLES = ("private", "local", "netpol")
-
-Verdicts = dict[str, dict[str, str]]  # target key -> control id -> status
 
 
 @dataclass(frozen=True)
@@ -279,23 +279,33 @@ class World:
 
     # --- the oracle -----------------------------------------------------------------------------
     def oracle(self, now: datetime) -> Verdicts:
-        """Target key -> control -> status: the final documents, evaluated once."""
+        """Target key -> control -> verdict (status, reason, evidence): the final documents, evaluated once.
+
+        Each subscription's targets are evaluated over that subscription's documents (and those of no
+        subscription), as the live reader and a snapshot read them: some evidence counts what the
+        estate holds (``registriesInScope``), and a whole-world estate would count other
+        subscriptions' registries too. (The synthetic estate has no cross-subscription reference.)
+        """
         with self._lock:
-            payloads: list[Any] = [copy.deepcopy(d) for d in self.docs.values()]
-        payloads.append({"value": copy.deepcopy(self.states)})
-        estate = estate_from_payloads(payloads, origin="chaos-oracle")
-        for sub in {ids.parse(str(d["id"])).subscription for d in payloads[:-1]} - {""}:
+            docs: list[dict[str, Any]] = [copy.deepcopy(d) for d in self.docs.values()]
+            states = copy.deepcopy(self.states)
+        out: Verdicts = {}
+        for sub in sorted({ids.parse(str(d["id"])).subscription for d in docs} - {""}):
+            payloads: list[Any] = [d for d in docs if ids.parse(str(d["id"])).subscription in (sub, "")]
+            payloads.append({"value": states})
+            estate = estate_from_payloads(payloads, origin="chaos-oracle")
             for rtype in LISTED_TYPES:
                 estate.mark_read(rtype, sub)
-        versions = LiveVersionSource(fallback=default_source())
-        for doc in estate.of_type(T_CLUSTER):
-            if doc.location:
-                versions.add_response(doc.location, copy.deepcopy(KUBERNETES_VERSIONS))
-        out: Verdicts = {}
-        for doc in targets_of(estate):
-            estate.mark_read(POLICY_STATES, doc.key)
-            result = evaluate_target(doc, estate, now=now, read_at=now, versions=versions)
-            out[doc.key] = {f.ControlId: f.Status for f in result.findings}
+            versions = LiveVersionSource(fallback=default_source())
+            for doc in estate.of_type(T_CLUSTER):
+                if doc.location:
+                    versions.add_response(doc.location, copy.deepcopy(KUBERNETES_VERSIONS))
+            for doc in targets_of(estate):
+                if doc.rid.subscription != sub:
+                    continue
+                estate.mark_read(POLICY_STATES, doc.key)
+                result = evaluate_target(doc, estate, now=now, read_at=now, versions=versions)
+                out[doc.key] = {f.ControlId: Verdict.of(f.Status, f.Reason, f.Evidence) for f in result.findings}
         return out
 
     def mismatched_documents(self) -> int:

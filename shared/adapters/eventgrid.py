@@ -34,29 +34,35 @@ class FileNotifier:
                 fh.write(json.dumps(event, sort_keys=True) + "\n")
 
 
+# A delivery must not hold a worker or the sweep for minutes: the SDK's own defaults wait up to
+# 300 s for an answer. Failed deliveries are not lost (the pending row stays for the sweep).
+DEFAULT_CLIENT_KWARGS: dict[str, Any] = {"retry_total": 3, "connection_timeout": 10, "read_timeout": 30}
+
+
 class EventGridNotifier:
-    """CloudEvents to a custom topic with ``EventGridPublisherClient`` and the managed identity."""
+    """CloudEvents to a custom topic (a basic Event Grid topic) with the managed identity."""
 
     def __init__(self, endpoint: str, credential: Any, **client_kwargs: Any) -> None:
         self.endpoint = endpoint
         self._credential = credential
-        # This client honours connection_verify per call, not from its constructor.
-        self._send_kwargs = (
-            {"connection_verify": client_kwargs.pop("connection_verify")}
-            if "connection_verify" in client_kwargs
-            else {}
-        )
-        self._kwargs = {"retry_total": 3, **client_kwargs}
+        self._kwargs = {**DEFAULT_CLIENT_KWARGS, **client_kwargs}
         self._client: Any = None
+
+    def _open(self) -> Any:
+        # azure-eventgrid 4.22's EventGridPublisherClient builds its client for basic topics
+        # without the options it is given (retries, timeouts, TLS): they would be dropped silently.
+        # The basic-topic client it wraps takes them; tests/test_notify.py holds both to it.
+        from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicClient
+
+        return BasicTopicClient(self.endpoint, self._credential, **self._kwargs)
 
     def send(self, events: list[dict[str, Any]]) -> None:
         if not events:
             return
         from azure.core.messaging import CloudEvent
-        from azure.eventgrid import EventGridPublisherClient
 
         if self._client is None:
-            self._client = EventGridPublisherClient(self.endpoint, self._credential, **self._kwargs)
+            self._client = self._open()
         batch = [
             CloudEvent(
                 source=e["source"],
@@ -69,7 +75,7 @@ class EventGridNotifier:
             )
             for e in events
         ]
-        self._client.send(batch, **self._send_kwargs)
+        self._client.send(batch)
 
 
 def notifier_from_settings(settings: Settings, credential_factory: Callable[[], Any]) -> Notifier:
