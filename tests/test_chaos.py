@@ -139,8 +139,9 @@ def test_the_event_grid_double_accepts_a_late_answer_the_client_gave_up_on() -> 
     event = {"specversion": "1.0", "id": "e1", "source": "/s", "type": change_events.REGRESSED, "subject": TARGET,
              "time": T1.isoformat(), "data": {}, "datacontenttype": "application/json"}  # fmt: skip
     with EventGridDouble() as topic:
-        notifier = EventGridNotifier(topic.endpoint, FakeCredential(), connection_verify=topic.ca_path)
-        notifier._send_kwargs.update(retry_total=0, read_timeout=0.5)  # as the rig does (see devtools.chaos.rig)
+        notifier = EventGridNotifier(
+            topic.endpoint, FakeCredential(), connection_verify=topic.ca_path, retry_total=0, read_timeout=0.5
+        )
         topic.slow(1.5, times=1)
         with pytest.raises(Exception, match="timed out"):
             notifier.send([event])
