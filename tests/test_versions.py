@@ -450,3 +450,19 @@ def test_engine_uses_a_custom_source_object() -> None:
     finding = verdict(cluster("1.30.4"), NOV26, versions=Fixed())
     assert finding.Status == "Pass"
     assert finding.Evidence["window"]["source"] == "fixed for westeurope"
+
+
+def test_the_folder_source_hands_the_pipeline_get_versions_output_it_holds(tmp_path: Any) -> None:
+    import json
+
+    from shared.adapters.sources.folder import FolderSource
+
+    (tmp_path / "cluster.json").write_text(json.dumps(cluster("1.40.1")))
+    source = FolderSource([str(tmp_path)], clock=lambda: NOV26)
+    assert source.read(CLUSTER).versions is None  # the worker then uses the bundled calendar
+    (tmp_path / "westeurope.kubernetesVersions.json").write_text(json.dumps(kubernetes_versions_response()))
+    read = source.read(CLUSTER)
+    assert read.versions is not None
+    window = read.versions.window("westeurope", NOV26.date())
+    assert window is not None and window.supported == minors("1.35", "1.36", "1.37")
+    assert window.source.startswith("`az aks get-versions` output (westeurope")
