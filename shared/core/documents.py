@@ -227,6 +227,8 @@ def _versions_payload(payload: Any) -> bool:
     t = payload.get("type")
     if isinstance(t, str) and t.lower() in (T_K8S_VERSIONS, "microsoft.containerservice/locations/orchestrators"):
         return True
+    if _is_resource(payload):
+        return False  # a resource that happens to hold a list named "values"
     for key, field_name in (("values", "version"), ("orchestrators", "orchestratorVersion")):
         found = payload.get(key)
         if isinstance(found, list) and found and all(isinstance(v, dict) and field_name in v for v in found):
