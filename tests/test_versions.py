@@ -466,3 +466,20 @@ def test_the_folder_source_hands_the_pipeline_get_versions_output_it_holds(tmp_p
     window = read.versions.window("westeurope", NOV26.date())
     assert window is not None and window.supported == minors("1.35", "1.36", "1.37")
     assert window.source.startswith("`az aks get-versions` output (westeurope")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="AKS.SupportedKubernetesVersion must ask SupportWindow.judge (shared/baseline/nodes.py, a control-function fix)",
+)
+def test_a_1_40_cluster_evaluated_today_is_not_a_high_fail() -> None:
+    finding = verdict(cluster("1.40.0"), datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
+    assert finding.Status == "Unknown"
+    assert "calendar as of 2026-08-05" in finding.Reason
+    assert "az aks get-versions" in finding.Reason
+
+
+def test_a_1_40_cluster_passes_with_az_aks_get_versions_output_that_lists_it() -> None:
+    response = {"values": [_version(m, plans=["KubernetesOfficial"]) for m in ("1.38", "1.39", "1.40")]}
+    finding = verdict(cluster("1.40.0"), datetime(2026, 12, 4, 12, 0, tzinfo=UTC), versions=live(response))
+    assert finding.Status == "Pass"
