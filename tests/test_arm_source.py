@@ -94,11 +94,9 @@ def folder() -> Estate:
 # --------------------------------------------------------------------------- parity with files
 
 # Where the export holds less evidence than a live read fetches, the live verdict differs,
-# and is the better one: the export has no diagnostic-settings list attributable to cluster C
-# and no policy states for the dev subscription; the live reader lists both (both empty).
-LIVE_HAS_MORE = {
-    (ids.norm(CLUSTER_C), "AKS.ControlPlaneAuditLogs"): "Fail",
-}
+# and is the better one. None left: cluster C's empty diagnostic-settings list is attributed
+# to it by its file name (aks-sandbox-dev.diagnosticSettings.json), as live reads list it.
+LIVE_HAS_MORE: dict[tuple[str, str], str] = {}
 # The export puts both subscriptions' registries in every cluster's context; live reads the
 # cluster's own subscription. Same verdict, the count in the sentence differs.
 # Cluster C has no policy states: the export cannot say it asked (Unknown, "not available"),

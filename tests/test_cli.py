@@ -224,7 +224,7 @@ def sarif_validator() -> jsonschema.Draft4Validator:
     return jsonschema.Draft4Validator(schema)
 
 
-def test_evaluate_sarif_validates_and_has_one_result_per_fail(
+def test_evaluate_sarif_validates_and_has_one_result_per_fail_or_unknown(
     capsys: pytest.CaptureFixture[str], estate_dir: Path, sarif_validator: jsonschema.Draft4Validator
 ) -> None:
     code, out, _ = run(capsys, "evaluate", str(estate_dir), "--format", "sarif")
@@ -234,11 +234,14 @@ def test_evaluate_sarif_validates_and_has_one_result_per_fail(
     assert not errors, errors[0].message
     _code, records = findings_json(capsys, "evaluate", str(estate_dir))
     fails = sorted((r["ControlId"], r["ResourceId"]) for r in records if r["Status"] == "Fail")
+    unknowns = sorted((r["ControlId"] + ".Unknown", r["ResourceId"]) for r in records if r["Status"] == "Unknown")
     (sarif_run,) = log["runs"]
     results = sarif_run["results"]
-    assert len(results) == len(fails)
-    assert sorted((r["ruleId"], r["properties"]["resourceId"]) for r in results) == fails
-    assert [rule["id"] for rule in sarif_run["tool"]["driver"]["rules"]] == ALL_IDS
+    assert len(results) == len(fails) + len(unknowns)
+    assert sorted((r["ruleId"], r["properties"]["resourceId"]) for r in results) == sorted(fails + unknowns)
+    rule_ids = [rule["id"] for rule in sarif_run["tool"]["driver"]["rules"]]
+    assert rule_ids[: len(ALL_IDS)] == ALL_IDS
+    assert set(rule_ids[len(ALL_IDS) :]) == {rule for rule, _ in unknowns}
 
 
 def test_evaluate_sarif_with_selected_controls(
@@ -301,6 +304,88 @@ def test_only_low_failures(capsys: pytest.CaptureFixture[str], cluster_file: Pat
     assert code == expected
     assert {r["ControlId"] for r in records} == {"AKS.AzureRBAC", "AKS.AutoUpgradeChannel"}
     assert {(r["Severity"], r["Status"]) for r in records} == {("Low", "Fail")}
+
+
+# --------------------------------------------------------------------------- evaluate: --fail-on-unknown
+
+
+EMPTY_CLUSTER = {"id": CLUSTER, "properties": {}}
+
+
+def test_a_document_without_evidence_passes_ci_without_fail_on_unknown(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, records = findings_json(capsys, "evaluate", str(write(tmp_path / "c.json", EMPTY_CLUSTER)))
+    assert code == 0
+    assert {r["Status"] for r in records if r["ResourceId"] == CLUSTER} == {"Unknown"}
+
+
+def test_fail_on_unknown_makes_a_document_without_evidence_fail_the_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path / "c.json", EMPTY_CLUSTER)
+    code, out, err = run(capsys, "evaluate", str(path), "--fail-on-unknown", "--format", "sarif")
+    assert code == 1
+    assert "count as failures (--fail-on-unknown)" in err
+    results = json.loads(out)["runs"][0]["results"]
+    assert results and all(r["level"] == "note" and r["ruleId"].endswith(".Unknown") for r in results)
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "expected"),
+    [("high", 1), ("informational", 1), ("none", 0)],
+)
+def test_fail_on_unknown_counts_unknowns_at_the_fail_on_severity(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fail_on: str, expected: int
+) -> None:
+    path = write(tmp_path / "c.json", EMPTY_CLUSTER)
+    code, _, _ = run(capsys, "evaluate", str(path), "--fail-on", fail_on, "--fail-on-unknown")
+    assert code == expected
+
+
+def test_fail_on_unknown_ignores_unknowns_below_the_threshold(
+    capsys: pytest.CaptureFixture[str], cluster_file: Path
+) -> None:
+    # AKS.ManagedIngress (Informational) is Unknown for this cluster: below --fail-on high.
+    argv = ["evaluate", str(cluster_file), "--control", "AKS.ManagedIngress", "--fail-on-unknown"]
+    code, records = findings_json(capsys, *argv, "--fail-on", "high")
+    assert [(r["Status"], r["Severity"]) for r in records] == [("Unknown", "Informational")]
+    assert code == 0
+    code, _ = findings_json(capsys, *argv)
+    assert code == 1
+
+
+# --------------------------------------------------------------------------- evaluate: az aks get-versions
+
+
+def test_get_versions_output_in_the_input_replaces_the_calendar_for_its_region(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write(tmp_path / "c.json", cluster_doc(kubernetesVersion="1.40.1", currentKubernetesVersion="1.40.1",
+                                           agentPoolProfiles=[{"name": "system", "mode": "System"}]))  # fmt: skip
+    argv = ["evaluate", str(tmp_path), "--control", "AKS.SupportedKubernetesVersion", "--fail-on", "none"]
+    _, records = findings_json(capsys, *argv)
+    assert "bundled calendar" in records[0]["Evidence"]["window"]["source"]
+    versions = {"values": [{"version": v, "capabilities": {"supportPlan": ["KubernetesOfficial"]}} for v in
+                           ("1.38", "1.39", "1.40")]}  # fmt: skip
+    write(tmp_path / "westeurope.kubernetesVersions.json", versions)
+    _, records = findings_json(capsys, *argv)
+    (record,) = records
+    assert record["Status"] == "Pass"
+    assert record["Evidence"]["window"]["source"].startswith("`az aks get-versions` output (westeurope")
+
+
+def test_evaluate_warns_about_a_template_and_two_copies_of_one_id(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write(tmp_path / "a.json", cluster_doc())
+    write(tmp_path / "b.json", cluster_doc(kubernetesVersion="1.35.1"))
+    write(tmp_path / "main.json", {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
+                                   "deploymentTemplate.json#", "contentVersion": "1.0.0.0", "resources": []})  # fmt: skip
+    code, _, err = run(capsys, "evaluate", str(tmp_path), "--fail-on", "none")
+    assert code == 0
+    assert "main.json: skipped: ARM template: resolve it first" in err
+    assert "b.json" in err and "a.json" in err and "two reads of one resource" in err
 
 
 def test_exit_0_when_nothing_fails(capsys: pytest.CaptureFixture[str], cluster_file: Path) -> None:

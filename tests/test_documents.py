@@ -835,3 +835,269 @@ def test_invalid_stdin_is_a_load_error_naming_stdin(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("sys.stdin", io.StringIO("{not json"))
     with pytest.raises(LoadError, match="<stdin>"):
         load_paths(["-"])
+
+
+# --------------------------------------------------------------------------- az create output, templates
+
+
+@pytest.mark.parametrize(
+    ("key", "doc"),
+    [
+        # azure-cli's network module: transform_vnet_create_output, NSGCreate._output,
+        # transform_public_ip_create_output (src/azure-cli/azure/cli/command_modules/network).
+        ("newVNet", lambda: rest_vnet()),
+        ("NewNSG", lambda: rest_nsg()),
+        ("publicIp", lambda: {"id": PIP, "name": "pip-svc", "type": "Microsoft.Network/publicIPAddresses"}),
+    ],
+)
+def test_az_create_output_is_unwrapped(key: str, doc: Any) -> None:
+    resource = doc()
+    estate = Estate()
+    assert estate.add_payload({key: resource}, "create.json") == 1
+    found = estate.get(resource["id"])
+    assert found is not None and found.origin == f"create.json#{key}"
+    assert estate.problems == []
+
+
+def test_az_vnet_create_output_brings_its_subnets() -> None:
+    estate = estate_from_payloads([{"newVNet": _az_flatten(rest_vnet())}])
+    assert estate.get(SUBNET) is not None
+
+
+def test_a_single_key_around_something_that_is_not_a_resource_is_still_a_problem() -> None:
+    estate = Estate()
+    assert estate.add_payload({"result": {"name": "x"}}, "odd.json") == 0
+    assert "no ARM resource id" in estate.problems[0].message
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        {
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "resources": [
+                {"type": "Microsoft.ContainerService/managedClusters", "name": "aks", "apiVersion": "2025-10-01"}
+            ],
+        },
+        {"contentVersion": "1.0.0.0", "parameters": {}, "resources": []},
+        {
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+            "contentVersion": "1.0.0.0",
+            "parameters": {"clusterName": {"value": "aks"}},
+        },
+    ],
+)
+def test_an_arm_template_is_refused_with_what_to_do_instead(template: dict[str, Any]) -> None:
+    estate = Estate()
+    assert estate.add_payload(template, "azuredeploy.json") == 0
+    (problem,) = estate.problems
+    assert problem.origin == "azuredeploy.json"
+    assert "ARM template: resolve it first" in problem.message
+    assert "what-if" in problem.message and "az bicep build" in problem.message and "export" in problem.message
+
+
+# --------------------------------------------------------------------------- empty lists that say what they are
+
+
+DIAG_TYPE = "microsoft.insights/diagnosticsettings"
+LB_TYPE = "microsoft.network/loadbalancers"
+
+
+def test_an_empty_list_proves_nothing_by_itself() -> None:
+    estate = estate_from_payloads([rest_cluster(), {"value": []}])
+    assert not estate.was_read(DIAG_TYPE, SUB)
+    assert estate.problems == []
+
+
+def test_typed_empty_list_with_its_scope_marks_the_type_read() -> None:
+    typed = {"type": "Microsoft.Insights/diagnosticSettings", "scope": CLUSTER, "value": []}
+    estate = estate_from_payloads([rest_cluster(), typed])
+    assert estate.was_read(DIAG_TYPE, SUB)
+    assert not estate.was_read(DIAG_TYPE, "another-subscription")
+    assert estate.problems == []
+
+
+def test_typed_empty_list_makes_the_audit_log_control_judge_none_as_a_failure() -> None:
+    typed = {"type": "Microsoft.Insights/diagnosticSettings", "scope": CLUSTER, "value": []}
+    without = _verdicts(evaluate_documents([rest_cluster()], now=NOW))
+    with_list = _verdicts(evaluate_documents([rest_cluster(), typed], now=NOW))
+    assert without["AKS.ControlPlaneAuditLogs"] == "Unknown"
+    assert with_list["AKS.ControlPlaneAuditLogs"] == "Fail"
+
+
+def _verdicts(results: Any) -> dict[str, str]:
+    return {f.ControlId: f.Status for r in results for f in r.findings if r.resource_type.endswith("managedclusters")}
+
+
+def test_typed_list_without_scope_or_telling_file_name_is_a_problem() -> None:
+    estate = Estate()
+    estate.add_payload({"type": "Microsoft.Insights/diagnosticSettings", "value": []}, "diag.json")
+    assert not estate.was_read(DIAG_TYPE, SUB)
+    assert "does not say whose it is" in estate.problems[0].message
+
+
+def test_typed_list_with_a_scope_that_is_not_an_id_is_a_problem() -> None:
+    estate = Estate()
+    estate.add_payload({"type": "Microsoft.Insights/diagnosticSettings", "scope": "aks-prod", "value": []}, "d.json")
+    assert "'scope' is not an ARM id" in estate.problems[0].message
+
+
+@pytest.mark.parametrize("empty", [[], {"value": []}])
+def test_file_named_after_the_cluster_attributes_an_empty_list(tmp_path: Path, empty: Any) -> None:
+    (tmp_path / "aks-prod.json").write_text(json.dumps(rest_cluster()))
+    (tmp_path / "aks-prod.diagnosticSettings.json").write_text(json.dumps(empty))
+    estate = load_paths([str(tmp_path)])
+    assert estate.was_read(DIAG_TYPE, SUB)
+    assert estate.problems == []
+
+
+def test_file_named_after_a_node_resource_group_attributes_an_empty_load_balancer_list(tmp_path: Path) -> None:
+    # The node resource group holds no document at all: the cluster names it.
+    (tmp_path / "MC_rg-prod_aks-prod_westeurope.loadBalancers.json").write_text("[]")
+    (tmp_path / "cluster.json").write_text(json.dumps(rest_cluster()))
+    estate = load_paths([str(tmp_path)])
+    assert estate.was_read(LB_TYPE, SUB)
+
+
+def test_file_named_after_nothing_in_the_input_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "aks-gone.diagnosticSettings.json").write_text('{"value": []}')
+    (tmp_path / "cluster.json").write_text(json.dumps(rest_cluster()))
+    estate = load_paths([str(tmp_path)])
+    assert not estate.was_read(DIAG_TYPE, SUB)
+    (problem,) = estate.problems
+    assert problem.origin.endswith("aks-gone.diagnosticSettings.json")
+    assert "'aks-gone'" in problem.message and '"scope"' in problem.message
+
+
+def test_file_named_after_an_ambiguous_name_is_a_problem(tmp_path: Path) -> None:
+    other = rest_cluster()
+    other["id"] = CLUSTER.replace(SUB, "9b7e1d20-4c3a-4f85-b6e2-1a7d9c0e5f38")
+    (tmp_path / "a.json").write_text(json.dumps(rest_cluster()))
+    (tmp_path / "b.json").write_text(json.dumps(other))
+    (tmp_path / "aks-prod.diagnosticSettings.json").write_text("[]")
+    estate = load_paths([str(tmp_path)])
+    assert not estate.was_read(DIAG_TYPE, SUB)
+    assert "names 2 resources" in estate.problems[0].message
+
+
+def test_the_sample_estate_attributes_cluster_c_s_empty_diagnostic_settings() -> None:
+    estate = load_paths([str(Path(__file__).parent.parent / "examples" / "estate")])
+    assert estate.was_read(DIAG_TYPE, "9b7e1d20-4c3a-4f85-b6e2-1a7d9c0e5f38")
+    assert estate.problems == []
+
+
+def test_empty_policy_states_named_after_a_cluster_are_read_for_that_cluster_only(tmp_path: Path) -> None:
+    (tmp_path / "aks-prod.json").write_text(json.dumps(rest_cluster()))
+    (tmp_path / "aks-prod.policyStates.json").write_text('{"value": []}')
+    estate = load_paths([str(tmp_path)])
+    assert estate.was_read(POLICY_STATES, ids.norm(CLUSTER))
+    assert not estate.was_read(POLICY_STATES, SUB)
+
+
+# --------------------------------------------------------------------------- duplicate ids
+
+
+def test_two_different_copies_of_one_id_are_a_warning_naming_both_files(tmp_path: Path) -> None:
+    older = rest_cluster()
+    older["properties"]["kubernetesVersion"] = "1.33.1"
+    (tmp_path / "a.json").write_text(json.dumps(older))
+    (tmp_path / "b.json").write_text(json.dumps(rest_cluster()))
+    estate = load_paths([str(tmp_path)])
+    (problem,) = estate.problems
+    assert problem.origin.endswith("b.json")
+    assert "a.json" in problem.message and CLUSTER in problem.message
+    assert "two reads of one resource" in problem.message
+
+
+def test_identical_copies_of_one_id_are_not_a_warning() -> None:
+    # An inherited management-group assignment is in every subscription's list.
+    estate = estate_from_payloads([rest_cluster(), rest_cluster()])
+    assert estate.problems == []
+
+
+def test_a_top_level_document_and_its_embedded_copy_are_not_a_warning() -> None:
+    subnet = rest_vnet()["properties"]["subnets"][0]
+    estate = estate_from_payloads([rest_vnet(), subnet])
+    assert estate.problems == []
+
+
+# --------------------------------------------------------------------------- az aks get-versions
+
+
+def get_versions(*minors: str) -> dict[str, Any]:
+    """``az aks get-versions -l <region> -o json`` (azure-cli 2.49 and later: the kubernetesVersions API)."""
+    return {
+        "values": [
+            {
+                "capabilities": {"supportPlan": ["KubernetesOfficial"]},
+                "isDefault": None,
+                "isPreview": None,
+                "patchVersions": {f"{m}.1": {"upgrades": []}},
+                "version": m,
+            }
+            for m in minors
+        ]
+    }
+
+
+def test_get_versions_output_is_not_a_resource_and_not_a_problem() -> None:
+    estate = Estate()
+    assert estate.add_payload(get_versions("1.38", "1.39", "1.40"), "versions.json") == 0
+    assert estate.problems == []
+    assert estate.kubernetes_versions[""][1] == "versions.json"
+
+
+def test_no_get_versions_output_no_version_source() -> None:
+    assert estate_from_payloads([rest_cluster()]).version_source() is None
+
+
+def test_get_versions_output_without_a_region_serves_every_region() -> None:
+    source = estate_from_payloads([get_versions("1.38", "1.39", "1.40")]).version_source()
+    assert source is not None
+    window = source.window("australiaeast", NOW.date())
+    assert window is not None
+    assert window.supported == ((1, 38), (1, 39), (1, 40))
+    assert window.source.startswith("`az aks get-versions` output (region not stated")
+
+
+def test_get_versions_region_from_the_file_name(tmp_path: Path) -> None:
+    (tmp_path / "westeurope.kubernetesVersions.json").write_text(json.dumps(get_versions("1.38", "1.39", "1.40")))
+    source = load_paths([str(tmp_path)]).version_source()
+    assert source is not None
+    west = source.window("West Europe", NOW.date())
+    assert west is not None and west.supported == ((1, 38), (1, 39), (1, 40))
+    east = source.window("eastus", NOW.date())
+    assert east is not None and east.source.startswith("bundled calendar")
+
+
+def test_get_versions_region_from_the_typed_form() -> None:
+    typed = {"type": "Microsoft.ContainerService/locations/kubernetesVersions", "location": "northeurope"}
+    typed |= get_versions("1.36")
+    source = estate_from_payloads([typed]).version_source()
+    assert source is not None
+    assert source.window("northeurope", NOW.date()).supported == ((1, 36),)  # type: ignore[union-attr]
+
+
+def test_older_get_versions_output_the_orchestrators_document() -> None:
+    # az aks get-versions before azure-cli 2.49 printed ManagedClusters.list_orchestrators.
+    old = {
+        "id": f"/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westus2/orchestrators",
+        "name": "default",
+        "type": "Microsoft.ContainerService/locations/orchestrators",
+        "orchestrators": [
+            {"orchestratorType": "Kubernetes", "orchestratorVersion": v, "isPreview": p, "default": None}
+            for v, p in (("1.23.12", None), ("1.24.6", None), ("1.25.2", None), ("1.26.0", True))
+        ],
+    }
+    estate = estate_from_payloads([old])
+    assert estate.docs == {}
+    source = estate.version_source()
+    assert source is not None
+    window = source.window("westus2", NOW.date())
+    assert window is not None and window.supported == ((1, 23), (1, 24), (1, 25))
+
+
+def test_a_second_get_versions_output_for_one_region_is_a_warning() -> None:
+    estate = estate_from_payloads([get_versions("1.38"), get_versions("1.39")])
+    assert "a second `az aks get-versions` output" in estate.problems[0].message

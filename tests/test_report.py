@@ -407,7 +407,8 @@ def test_sarif_header_and_driver(results: list[TargetResult]) -> None:
 
 def test_sarif_one_rule_per_control(results: list[TargetResult]) -> None:
     rules = report.render_sarif(results, CONTROLS, "0.1.0")["runs"][0]["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == [c.id for c in CONTROLS]
+    # The catalog's rules in order, then the companion rule of each control that has an Unknown.
+    assert [r["id"] for r in rules] == [c.id for c in CONTROLS] + ["AKS.LocalAccountsDisabled.Unknown"]
     by_id = {r["id"]: r for r in rules}
     private = by_id["AKS.PrivateCluster"]
     assert private["name"] == "AksPrivateCluster"
@@ -430,19 +431,39 @@ def test_sarif_one_rule_per_control(results: list[TargetResult]) -> None:
     assert "helpUri" not in by_id["AKS.NodeImageUpgrade"]  # no references
 
 
-def test_sarif_one_result_per_fail_only(results: list[TargetResult]) -> None:
+def test_sarif_one_result_per_fail_and_per_unknown(results: list[TargetResult]) -> None:
     log = report.render_sarif(results, CONTROLS, "0.1.0")
     run = log["runs"][0]
     fails = [f for f in all_findings(results) if f.Status == "Fail"]
-    assert len(run["results"]) == len(fails) == 3
+    unknowns = [f for f in all_findings(results) if f.Status == "Unknown"]
+    assert len(run["results"]) == len(fails) + len(unknowns) == 4
     got = {(r["ruleId"], r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]) for r in run["results"]}
-    assert got == {(f.ControlId, f.ResourceId) for f in fails}
-    # the Unknown, Pass, Exempt and NotApplicable findings of aks-prod left no result
+    assert got == {(f.ControlId, f.ResourceId) for f in fails} | {
+        (f.ControlId + ".Unknown", f.ResourceId) for f in unknowns
+    }
+    # the Pass, Exempt and NotApplicable findings of aks-prod left no result; its Unknown is not a failure
     assert ("AKS.LocalAccountsDisabled", PROD_ID) not in got
     rules = run["tool"]["driver"]["rules"]
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["level"] == rules[result["ruleIndex"]]["defaultConfiguration"]["level"]
+
+
+def test_sarif_unknown_is_a_note_under_a_rule_without_security_severity(results: list[TargetResult]) -> None:
+    run = report.render_sarif(results, CONTROLS, "0.1.0")["runs"][0]
+    (result,) = [r for r in run["results"] if r["ruleId"].endswith(".Unknown")]
+    assert result["level"] == "note"
+    assert result["message"]["text"].startswith("Unknown (no evidence): ")
+    assert result["properties"]["status"] == "Unknown" and result["properties"]["severity"]
+    rule = run["tool"]["driver"]["rules"][result["ruleIndex"]]
+    assert rule["id"] == "AKS.LocalAccountsDisabled.Unknown" and rule["name"] == "AksLocalAccountsDisabledUnknown"
+    # GitHub shows a rule with security-severity as a security alert of that severity: an
+    # Unknown must not read as a High failure, nor fail the pull request's check by default.
+    assert "security-severity" not in rule["properties"]
+    assert "no-evidence" in rule["properties"]["tags"]
+    # Its own fingerprint: an Unknown that turns into a Fail opens the Fail's alert.
+    fail_print = hashlib.sha256(f"{PROD_ID.lower()}\nAKS.LocalAccountsDisabled".encode()).hexdigest()
+    assert result["partialFingerprints"]["aksComplianceFinding/v1"] != fail_print
 
 
 def test_sarif_result_shape(results: list[TargetResult]) -> None:

@@ -10,7 +10,18 @@ from typing import Any
 import pytest
 
 from shared.core.model import Finding
-from shared.core.versions import CalendarSource, LiveVersionSource, SupportWindow, minor_of, minor_text
+from shared.core.versions import (
+    ANY_REGION,
+    LONG_TERM,
+    OUTSIDE,
+    SUPPORTED,
+    UNKNOWN,
+    CalendarSource,
+    LiveVersionSource,
+    SupportWindow,
+    minor_of,
+    minor_text,
+)
 from shared.evaluation.engine import evaluate_documents
 
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
@@ -93,6 +104,36 @@ def test_calendar_lts_windows(on: date, lts: tuple[str, ...]) -> None:
     assert CalendarSource().window("eastus", on).lts == minors(*lts)
 
 
+@pytest.mark.parametrize(
+    ("on", "supported"),
+    [
+        # The calendar reaches back to 1.19, so that any --date since 2021 has a full window.
+        (date(2021, 6, 1), ("1.19", "1.20")),  # 1.21 went GA at the end of July 2021
+        (date(2022, 6, 1), ("1.21", "1.22", "1.23")),  # 1.20 was removed on 2022-04-07
+        (date(2023, 7, 30), ("1.24", "1.25", "1.26")),  # 1.24's last day (Azure/AKS release notes)
+        (date(2023, 7, 31), ("1.25", "1.26", "1.27")),
+        (date(2024, 1, 14), ("1.25", "1.26", "1.27", "1.28")),
+        (date(2024, 9, 1), ("1.28", "1.29", "1.30")),  # the issue's example: 1.28 was supported then
+        (date(2025, 1, 30), ("1.28", "1.29", "1.30", "1.31")),
+        (date(2025, 1, 31), ("1.29", "1.30", "1.31")),
+    ],
+)
+def test_calendar_reaches_back_for_replayed_dates(on: date, supported: tuple[str, ...]) -> None:
+    assert CalendarSource().window("westeurope", on).supported == minors(*supported)
+
+
+def test_calendar_rows_cite_their_sources() -> None:
+    from shared.core.versions import _bundled
+
+    rows = _bundled()["minors"]
+    assert [r["minor"] for r in rows][:3] == ["1.19", "1.20", "1.21"]
+    assert all(r.get("sources") for r in rows)
+    # 1.27 and 1.28 had long-term support until July 2025 and February 2026.
+    assert CalendarSource().window("westeurope", date(2025, 7, 1)).lts == minors(
+        "1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"
+    )
+
+
 def test_calendar_window_describes_itself() -> None:
     window = CalendarSource().window("westeurope", date(2026, 11, 26))
     described = window.describe()
@@ -102,6 +143,63 @@ def test_calendar_window_describes_itself() -> None:
     assert "1.31" in described["lts"]
     assert window.end_of_life[(1, 34)] == date(2026, 11, 30)
     assert window.lts_end[(1, 31)] == date(2026, 11, 30)
+
+
+# --------------------------------------------------------------------------- judge
+
+
+TODAY = date(2026, 12, 4)
+
+
+@pytest.mark.parametrize(
+    ("minor", "long_term", "status"),
+    [
+        ("1.36", False, SUPPORTED),
+        ("1.34", False, OUTSIDE),  # ended on 2026-11-30
+        ("1.34", True, LONG_TERM),
+        ("1.28", False, OUTSIDE),
+        ("1.18", False, OUTSIDE),  # older than the calendar, and 1.19 ended long ago: support only moves forward
+        ("1.38", False, UNKNOWN),  # newer than any minor the calendar knows
+        ("1.40", False, UNKNOWN),
+        ("1.40", True, UNKNOWN),
+    ],
+)
+def test_calendar_judges_a_minor(minor: str, long_term: bool, status: str) -> None:
+    assert CalendarSource().window("westeurope", TODAY).judge(m(minor), long_term).status == status
+
+
+def test_a_minor_newer_than_the_calendar_is_unknown_with_the_calendar_date_and_the_fix() -> None:
+    verdict = CalendarSource().window("westeurope", TODAY).judge((1, 40))
+    assert verdict.status == UNKNOWN
+    assert "bundled calendar as of 2026-08-05" in verdict.reason
+    assert "newest 1.37" in verdict.reason
+    assert "az aks get-versions" in verdict.reason
+
+
+def test_judge_gives_the_end_of_support_it_knows() -> None:
+    window = CalendarSource().window("westeurope", date(2026, 11, 26))
+    assert window.judge((1, 34)).end == date(2026, 11, 30)
+    assert window.judge((1, 33), long_term=True).end == date(2027, 7, 31)
+
+
+def test_a_minor_older_than_the_calendar_is_unknown_while_the_oldest_known_still_lives() -> None:
+    window = CalendarSource().window("westeurope", date(2021, 6, 1))
+    assert window.judge((1, 18)).status == UNKNOWN
+    assert "oldest 1.19" in window.judge((1, 18)).reason
+
+
+def test_live_window_judges_a_minor_newer_than_the_region_lists_unknown() -> None:
+    window = live().window("westeurope", TODAY)
+    assert window is not None
+    assert window.judge((1, 38)).status == OUTSIDE  # listed, in preview: not supported
+    assert window.judge((1, 39)).status == UNKNOWN
+    assert window.judge((1, 31)).status == OUTSIDE
+
+
+def test_a_window_without_known_minors_judges_like_before() -> None:
+    window = SupportWindow(source="fixed", on=TODAY, supported=minors("1.30"))
+    assert window.judge((1, 30)).status == SUPPORTED
+    assert window.judge((1, 40)).status == OUTSIDE
 
 
 def test_calendar_is_the_same_in_every_region() -> None:
@@ -233,6 +331,29 @@ def test_live_source_falls_back_to_the_calendar_for_a_region_without_a_response(
     assert window.supported == minors("1.34", "1.35", "1.36", "1.37")
 
 
+def test_live_response_for_any_region_serves_regions_without_their_own() -> None:
+    source = live(location=ANY_REGION)
+    source.add_response("northeurope", {"values": [_version("1.37", plans=None)]}, label="north")
+    assert source.window("australiaeast", date(2026, 11, 26)).supported == minors("1.35", "1.36", "1.37")  # type: ignore[union-attr]
+    assert source.window("northeurope", date(2026, 11, 26)).source == "north"  # type: ignore[union-attr]
+
+
+def test_live_source_reads_the_older_orchestrators_response() -> None:
+    response = {
+        "orchestrators": [
+            {"orchestratorType": "Kubernetes", "orchestratorVersion": "1.24.9"},
+            {"orchestratorType": "Kubernetes", "orchestratorVersion": "1.25.5"},
+            {"orchestratorType": "Kubernetes", "orchestratorVersion": "1.26.0"},
+            {"orchestratorType": "Kubernetes", "orchestratorVersion": "1.27.1", "isPreview": True},
+            {"orchestratorType": "DCOS", "orchestratorVersion": "1.30.0"},
+        ]
+    }
+    window = live(response).window("westeurope", date(2023, 5, 1))
+    assert window is not None
+    assert window.supported == minors("1.24", "1.25", "1.26")
+    assert window.known == (m("1.24"), m("1.27"))
+
+
 def test_live_source_without_fallback_cannot_say() -> None:
     assert live().window("eastus", date(2026, 11, 26)) is None
 
@@ -329,3 +450,36 @@ def test_engine_uses_a_custom_source_object() -> None:
     finding = verdict(cluster("1.30.4"), NOV26, versions=Fixed())
     assert finding.Status == "Pass"
     assert finding.Evidence["window"]["source"] == "fixed for westeurope"
+
+
+def test_the_folder_source_hands_the_pipeline_get_versions_output_it_holds(tmp_path: Any) -> None:
+    import json
+
+    from shared.adapters.sources.folder import FolderSource
+
+    (tmp_path / "cluster.json").write_text(json.dumps(cluster("1.40.1")))
+    source = FolderSource([str(tmp_path)], clock=lambda: NOV26)
+    assert source.read(CLUSTER).versions is None  # the worker then uses the bundled calendar
+    (tmp_path / "westeurope.kubernetesVersions.json").write_text(json.dumps(kubernetes_versions_response()))
+    read = source.read(CLUSTER)
+    assert read.versions is not None
+    window = read.versions.window("westeurope", NOV26.date())
+    assert window is not None and window.supported == minors("1.35", "1.36", "1.37")
+    assert window.source.startswith("`az aks get-versions` output (westeurope")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="AKS.SupportedKubernetesVersion must ask SupportWindow.judge (shared/baseline/nodes.py, a control-function fix)",
+)
+def test_a_1_40_cluster_evaluated_today_is_not_a_high_fail() -> None:
+    finding = verdict(cluster("1.40.0"), datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
+    assert finding.Status == "Unknown"
+    assert "calendar as of 2026-08-05" in finding.Reason
+    assert "az aks get-versions" in finding.Reason
+
+
+def test_a_1_40_cluster_passes_with_az_aks_get_versions_output_that_lists_it() -> None:
+    response = {"values": [_version(m, plans=["KubernetesOfficial"]) for m in ("1.38", "1.39", "1.40")]}
+    finding = verdict(cluster("1.40.0"), datetime(2026, 12, 4, 12, 0, tzinfo=UTC), versions=live(response))
+    assert finding.Status == "Pass"

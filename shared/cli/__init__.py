@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a control of this severity or higher fails: high, medium, low, informational "
         "(default: any failure), or none",
     )
+    ev.add_argument(
+        "--fail-on-unknown",
+        action="store_true",
+        help="count Unknown (no evidence) like Fail against --fail-on, so that a run cannot pass on evidence it "
+        "did not have",
+    )
     _evaluation_options(ev)
 
     rep = sub.add_parser(
@@ -168,7 +174,8 @@ def _evaluate_inputs(args: argparse.Namespace, paths: Sequence[str]) -> tuple[li
     for error in errors:
         print(f"aks-compliance: error: {error}", file=sys.stderr)
     args.unreadable = len(errors)
-    results = evaluate_estate(estate, config=config, now=now, controls=controls)
+    # `az aks get-versions` output among the inputs replaces the bundled calendar for its region.
+    results = evaluate_estate(estate, config=config, now=now, controls=controls, versions=estate.version_source())
     for result in results:
         for finding in result.findings:
             for note in finding.Evidence.get("exemptionNotes", ()):
@@ -215,12 +222,20 @@ def _evaluate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if threshold is None:
         return EXIT_OK
+    counted = {Status.FAIL, Status.UNKNOWN} if args.fail_on_unknown else {Status.FAIL}
     failing = [
         f
         for r in results
         for f in r.findings
-        if f.Status == Status.FAIL and Severity.parse(f.Severity).rank >= threshold.rank
+        if f.Status in counted and Severity.parse(f.Severity).rank >= threshold.rank
     ]
+    unknown = sum(f.Status == Status.UNKNOWN for f in failing)
+    if unknown:
+        print(
+            f"aks-compliance: {unknown} control(s) at or above {threshold.value} are Unknown (no evidence) "
+            "and count as failures (--fail-on-unknown)",
+            file=sys.stderr,
+        )
     return EXIT_FAILED if failing else EXIT_OK
 
 

@@ -12,6 +12,21 @@ Users hold resources in three spellings of the same thing:
 ``properties`` object merged into its owner, so ``properties.enableRBAC`` (REST) and
 ``enableRbac`` (az) are both ``enablerbac``. Property names and ids are
 case-insensitive in Azure, so nothing is lost that the platform itself honours.
+
+Besides resources, an input may hold (README.md, "Inputs"):
+
+* ``az ... create`` output, which wraps the resource in one key (``{"newVNet": {...}}``,
+  ``{"NewNSG": ...}``, ``{"publicIp": ...}``): unwrapped;
+* an empty list that says what it is a list of, so that "read, none" is evidence: the
+  typed form ``{"type": "<ARM type>", "scope": "<id it was listed under>", "value": []}``,
+  or a file named ``<owner>.<collection>.json`` (``aks-1.diagnosticSettings.json``,
+  ``MC_rg_aks-1_westeurope.loadBalancers.json``) whose owner is a cluster, registry,
+  resource group or subscription of the input;
+* ``az aks get-versions`` output (``{"values": [...]}``, or the older ``orchestrators``
+  document): the supported Kubernetes versions of its region (``"location"`` in the typed
+  form, or a file named ``<region>.kubernetesVersions.json``; otherwise of every region),
+  used instead of the bundled calendar (``Estate.version_source``);
+* an ARM template, which is refused with what to do instead.
 """
 
 from __future__ import annotations
@@ -27,7 +42,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.core import ids
+from shared.core import ids, resource_types
+from shared.core.versions import GET_VERSIONS_ADVICE, LiveVersionSource, VersionSource, default_source
 
 POLICY_STATES = "microsoft.policyinsights/policystates"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -183,6 +199,74 @@ def _is_resource(item: dict[str, Any]) -> bool:
     return any(isinstance(k, str) and k.lower() in ("id", "compliancestate") for k in item)
 
 
+def _create_output(payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """``az ... create`` output: one key (``newVNet``, ``NewNSG``, ``publicIp``, ``NewNIC``, ``loadBalancer``,
+    ``vnetGateway``...) around the resource it created. (key, resource), or None."""
+    if len(payload) != 1:
+        return None
+    ((key, inner),) = payload.items()
+    if not isinstance(key, str) or key.lower() in ("properties", "value", "data") or not isinstance(inner, dict):
+        return None
+    return (key, inner) if _is_resource(inner) else None
+
+
+def _is_template(payload: Any) -> bool:
+    """An ARM template or parameters file (``az bicep build``, ``az group export``, a repository's azuredeploy.json)."""
+    if not isinstance(payload, dict):
+        return False
+    keys = {k.lower() for k in payload if isinstance(k, str)}
+    schema = payload.get("$schema")
+    if isinstance(schema, str) and ("deploymenttemplate" in schema.lower() or "deploymentparameters" in schema.lower()):
+        return True
+    return "contentversion" in keys and bool(keys & {"resources", "parameters"}) and "id" not in keys
+
+
+TEMPLATE_ADVICE = (
+    "ARM template: resolve it first (az deployment group what-if, or az bicep build), "
+    "then export the deployed resources (az aks show, az resource show, az graph query)"
+)
+T_K8S_VERSIONS = resource_types.T_K8S_VERSIONS
+# The last segment of each known type, as a file name's <collection> part says it.
+_COLLECTIONS: dict[str, str] = {name.rsplit("/", 1)[-1]: name for name in resource_types.TYPES}
+_REGION = re.compile(r"^[a-z][a-z0-9]{2,40}$")
+
+
+def _versions_payload(payload: Any) -> bool:
+    """``az aks get-versions`` output: ``{"values": [{"version": ...}]}`` (the kubernetesVersions API),
+    or the older ``orchestrators`` document."""
+    if not isinstance(payload, dict):
+        return False
+    t = payload.get("type")
+    if isinstance(t, str) and t.lower() in (T_K8S_VERSIONS, "microsoft.containerservice/locations/orchestrators"):
+        return True
+    if _is_resource(payload):
+        return False  # a resource that happens to hold a list named "values"
+    for key, field_name in (("values", "version"), ("orchestrators", "orchestratorVersion")):
+        found = payload.get(key)
+        if isinstance(found, list) and found and all(isinstance(v, dict) and field_name in v for v in found):
+            return True
+    return False
+
+
+def _file_parts(origin: str) -> list[str]:
+    """``dir/aks-1.diagnosticSettings.json`` -> ["aks-1", "diagnosticSettings"]; stdin has none."""
+    if origin.startswith("<"):
+        return []
+    name = os.path.basename(origin.split("#", 1)[0])
+    stem = name[: -len(".json")] if name.lower().endswith(".json") else name
+    return stem.split(".")
+
+
+def named_collection(origin: str) -> tuple[str, str] | None:
+    """(owner, type) of a file named ``<owner>.<collection>.json``, None when the name says neither."""
+    parts = _file_parts(origin)
+    for i in range(1, len(parts)):
+        kind = _COLLECTIONS.get(parts[i].lower())
+        if kind is not None:
+            return ".".join(parts[:i]), kind
+    return None
+
+
 @dataclass
 class Estate:
     """Every document of one input, indexed by normalised id, type and parent."""
@@ -197,10 +281,29 @@ class Estate:
     _field_index: dict[tuple[str, str], dict[str, list[Doc]]] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict)
     denied: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Empty lists named by their file: (type, owner name, origin), resolved once every file is in.
+    _pending: list[tuple[str, str, str]] = field(default_factory=list)
+    # `az aks get-versions` outputs: region ("" = not said) -> (response, origin).
+    kubernetes_versions: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
 
     # --- building -----------------------------------------------------------------
     def add_payload(self, payload: Any, origin: str) -> int:
         """Add every resource found in one parsed JSON payload; returns how many."""
+        if _is_template(payload):
+            self.problems.append(Problem(origin, f"skipped: {TEMPLATE_ADVICE}"))
+            return 0
+        if _versions_payload(payload):
+            self._add_versions(payload, origin)
+            return 0
+        if isinstance(payload, dict) and not _is_resource(payload):
+            wrapped = _create_output(payload)
+            if wrapped is not None:
+                return self.add_payload(wrapped[1], f"{origin}#{wrapped[0]}")
+            typed = self._typed_list(payload, origin)
+        else:
+            typed = False
+        if not typed and _empty_list(payload) and (named := named_collection(origin)) is not None:
+            self._pending.append((named[1], named[0], origin))
         added = 0
         for item, where in _items(payload, origin):
             if not isinstance(item, dict):
@@ -233,8 +336,157 @@ class Estate:
                 self._add(Doc(child, cid, ids.norm(cid), _doc_type(child, cid), where, embedded=True))
         return added
 
+    def _typed_list(self, payload: dict[str, Any], origin: str) -> bool:
+        """``{"type": T, "scope": ID, "value": [...]}``: the list of T under ID was read, even when empty.
+
+        Without ``scope`` the file name may say the owner (``<owner>.<anything>.json``). False when
+        the payload is not in the typed form.
+        """
+        t, scope, value = payload.get("type"), payload.get("scope"), payload.get("value")
+        if not isinstance(t, str) or not isinstance(value, list):
+            return False
+        kind = t.strip().lower()
+        named = named_collection(origin)
+        if isinstance(scope, str) and ids.is_arm_id(scope):
+            self._mark_listed(kind, scope)
+        elif scope is not None:
+            self.problems.append(
+                Problem(origin, f"'scope' is not an ARM id ({str(scope)[:80]!r}), so whose list this is is unknown")
+            )
+        elif named is not None:
+            self._pending.append((kind, named[0], origin))
+        elif not value:
+            self.problems.append(
+                Problem(
+                    origin,
+                    f'an empty list of {t} that does not say whose it is: add "scope": "<the id it was listed under>"',
+                )
+            )
+        return True
+
+    def _mark_listed(self, kind: str, scope: str) -> None:
+        parsed = ids.parse(scope)
+        if kind == POLICY_STATES:
+            self._coverage.add((POLICY_STATES, ids.norm(scope)))
+        elif parsed.subscription:
+            self.mark_read(kind, parsed.subscription)
+
+    def _add_versions(self, payload: dict[str, Any], origin: str) -> None:
+        region = payload.get("location")
+        if not isinstance(region, str):
+            rid = payload.get("id")
+            parsed = ids.parse(rid) if isinstance(rid, str) and ids.is_arm_id(rid) else None
+            # .../providers/Microsoft.ContainerService/locations/<region>/orchestrators
+            region = (
+                parsed.id.split("/locations/", 1)[1].split("/", 1)[0] if parsed and "/locations/" in parsed.id else None
+            )
+        if not isinstance(region, str):
+            named = named_collection(origin)
+            parts = _file_parts(origin)
+            if named is not None and named[1] == T_K8S_VERSIONS:
+                region = named[0]
+            elif len(parts) == 2 and parts[1].lower() in ("kubernetesversions", "orchestrators"):
+                region = parts[0]
+        key = region.replace(" ", "").lower() if isinstance(region, str) else ""
+        if key and not _REGION.match(key):
+            self.problems.append(
+                Problem(
+                    origin, f"Kubernetes versions for {region!r}, which is not a region name: used for every region"
+                )
+            )
+            key = ""
+        earlier = self.kubernetes_versions.get(key)
+        if earlier is not None:
+            where = f"region {key}" if key else "no region named"
+            self.problems.append(
+                Problem(
+                    origin, f"a second `az aks get-versions` output ({where}); {earlier[1]} is replaced by this one"
+                )
+            )
+        self.kubernetes_versions[key] = (payload, origin)
+
+    def version_source(self) -> VersionSource | None:
+        """The supported versions ``az aks get-versions`` outputs among the input say, region by region
+        (one that names no region serves every region); the bundled calendar elsewhere. None without any."""
+        if not self.kubernetes_versions:
+            return None
+        source = LiveVersionSource(fallback=default_source())
+        for region, (response, origin) in sorted(self.kubernetes_versions.items()):
+            label = f"`az aks get-versions` output ({region or 'region not stated'}: {origin})"
+            source.add_response(region, response, label=label, advice=f"{GET_VERSIONS_ADVICE} (a newer one)")
+        return source
+
+    def resolve_pending(self) -> None:
+        """Attribute the empty lists named by their file (``<owner>.<collection>.json``) to their owner."""
+        pending, self._pending = self._pending, []
+        for kind, owner, origin in pending:
+            scopes = self._owner_scopes(owner)
+            if len(scopes) == 1:
+                self._mark_listed(kind, scopes[0])
+            elif not scopes:
+                self.problems.append(
+                    Problem(
+                        origin,
+                        f"an empty list named after {owner!r}, but no cluster, registry, resource group or subscription "
+                        'of the input has that name: say whose it is with {"type": ..., "scope": "<id>", "value": []}',
+                    )
+                )
+            else:
+                self.problems.append(
+                    Problem(
+                        origin,
+                        f"an empty list named after {owner!r}, which names {len(scopes)} resources: "
+                        'say which with {"type": ..., "scope": "<id>", "value": []}',
+                    )
+                )
+
+    def _owner_scopes(self, owner: str) -> list[str]:
+        """Ids an owner name can mean: a target of that name, a resource group (or node resource group), a subscription."""
+        low = owner.lower()
+        targets: dict[str, str] = {}
+        groups: dict[str, str] = {}
+        subscriptions: dict[str, str] = {}
+        for doc in self.docs.values():
+            if doc.type == POLICY_STATES:
+                continue
+            parsed = ids.parse(doc.id)
+            is_target = doc.type in resource_types.TARGET_TYPES and doc.name.lower() == low
+            is_subscription = doc.type == resource_types.T_SUBSCRIPTION and low in (
+                parsed.subscription,
+                str(doc.data.get("displayname") or "").lower(),
+            )
+            if is_target or is_subscription:
+                targets[doc.key] = doc.id
+            if parsed.resource_group == low and parsed.subscription:
+                groups[f"{parsed.subscription}/{low}"] = f"/subscriptions/{parsed.subscription}/resourceGroups/{owner}"
+            node_rg = doc.data.get("noderesourcegroup") if doc.type == resource_types.T_CLUSTER else None
+            if isinstance(node_rg, str) and node_rg.lower() == low and parsed.subscription:
+                groups[f"{parsed.subscription}/{low}"] = (
+                    f"/subscriptions/{parsed.subscription}/resourceGroups/{node_rg}"
+                )
+            if parsed.subscription == low:
+                subscriptions[low] = f"/subscriptions/{low}"
+        return list(targets.values()) or list(groups.values()) or list(subscriptions.values())
+
     def _add(self, doc: Doc) -> None:
         existing = self.docs.get(doc.key)
+        if (
+            existing is not None
+            and not existing.embedded
+            and not doc.embedded
+            and doc.type != POLICY_STATES
+            and existing.data != doc.data
+        ):
+            # Identical copies are normal (an inherited assignment in every subscription's list);
+            # two different ones are two reads of one resource, and only one of them is judged.
+            kept = doc.origin if len(doc.data) > len(existing.data) else existing.origin
+            self.problems.append(
+                Problem(
+                    doc.origin,
+                    f"{doc.id} is also in {existing.origin}, with other contents: two reads of one resource; "
+                    f"judging the copy in {kept} (remove the stale one)",
+                )
+            )
         if existing is not None:
             # Keep the richest copy: a top-level document beats an embedded copy, and a
             # full embedded copy beats a reference that merely names the resource.
@@ -324,9 +576,12 @@ class Estate:
     def was_read(self, resource_type: str, subscription: str) -> bool:
         """Whether documents of this type were read for this subscription at all.
 
-        A file export can only show that by containing at least one such document; a
-        live source calls ``mark_read`` after a successful (possibly empty) list.
+        A file export shows that by containing at least one such document, or by an empty
+        list that says what it is (the typed form, or its file name); a live source calls
+        ``mark_read`` after a successful (possibly empty) list.
         """
+        if self._pending:
+            self.resolve_pending()
         return (resource_type, subscription.lower()) in self._coverage
 
     def types(self) -> set[str]:
@@ -484,6 +739,7 @@ def load_paths(
             errors.append(exc)
             continue
         estate.add_payload(payload, origin)
+    estate.resolve_pending()
     return estate
 
 
@@ -491,4 +747,11 @@ def estate_from_payloads(payloads: Iterable[Any], origin: str = "<input>") -> Es
     estate = Estate()
     for i, payload in enumerate(payloads):
         estate.add_payload(payload, f"{origin}[{i}]")
+    estate.resolve_pending()
     return estate
+
+
+def _empty_list(payload: Any) -> bool:
+    if isinstance(payload, list):
+        return not payload
+    return isinstance(payload, dict) and payload.get("value") == [] and not _is_resource(payload)

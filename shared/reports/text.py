@@ -504,6 +504,39 @@ def _control_rule(control: Control) -> dict[str, Any]:
     )
 
 
+UNKNOWN_RULE_SUFFIX = ".Unknown"
+UNKNOWN_LEVEL = "note"
+
+
+def _unknown_rule(rule_id: str, title: str, section: str) -> dict[str, Any]:
+    """The companion rule of a control for its Unknown results: no evidence, not a finding.
+
+    It carries no ``security-severity``: GitHub code scanning shows a rule that has one as a
+    security alert of that severity (a High control's Unknown would read as a High alert and
+    fail the pull request's check by default). Without it the alert shows the result's level,
+    ``note``: visible on the pull request, never mistaken for a failure. Gating on missing
+    evidence is the command's exit code (``evaluate --fail-on-unknown``).
+    """
+    control_id = rule_id.removesuffix(UNKNOWN_RULE_SUFFIX)
+    text = f"{title or control_id}: not judged, the evidence could not be read"
+    return {
+        "id": rule_id,
+        "name": rule_name(control_id) + "Unknown",
+        "shortDescription": {"text": text},
+        "fullDescription": {
+            "text": f"{control_id} could not be judged from the documents given: the result says what "
+            "was missing. Export it (or grant the read) and evaluate again."
+        },
+        "help": {
+            "text": f"Add the missing documents to the input, then see {control_id}'s own rule for what it checks.",
+            "markdown": f"**{text}**\n\nThe result's message says which evidence was missing. Add it to the "
+            f"exported documents (or grant the read) and evaluate again; `{control_id}`'s own rule says what it checks.",
+        },
+        "defaultConfiguration": {"level": UNKNOWN_LEVEL},
+        "properties": {"tags": ["no-evidence", *([section] if section else [])], "precision": "high"},
+    }
+
+
 def render_sarif(
     results: Sequence[TargetResult],
     controls: Sequence[Control],
@@ -513,26 +546,33 @@ def render_sarif(
 ) -> dict[str, Any]:
     """SARIF 2.1.0 log for GitHub code scanning.
 
-    One rule per control in ``controls`` (in that order); one result per finding
-    whose Status is Fail (Unknown, Pass, Exempt and NotApplicable are not results).
-    A failing finding of a control missing from ``controls`` gets a rule built from
-    the finding itself, appended after the catalog's rules, so every result's
-    ``ruleIndex`` points at its rule.
+    One rule per control in ``controls`` (in that order); one result per finding whose
+    Status is Fail, at the control's level. An Unknown finding (no evidence) is a result too,
+    at level ``note``, under the control's companion rule ``<ControlId>.Unknown`` (added after
+    the catalog's rules, for the controls that have one): see ``_unknown_rule`` for why it is a
+    rule of its own. Pass, Exempt and NotApplicable are not results. A failing finding of a
+    control missing from ``controls`` gets a rule built from the finding itself, appended after
+    the catalog's rules, so every result's ``ruleIndex`` points at its rule.
     """
     rules = [_control_rule(control) for control in controls]
     index: dict[str, int] = {}
     for i, control in enumerate(controls):
         index.setdefault(control.id, i)
+    unknown_status = Status.UNKNOWN.value.lower()
 
     sarif_results: list[dict[str, Any]] = []
     for target in results:
         for finding in target.findings:
-            if _status_rank(finding.Status) != 0:
+            unknown = finding.Status.strip().lower() == unknown_status
+            if _status_rank(finding.Status) != 0 and not unknown:
                 continue
-            if finding.ControlId not in index:
-                index[finding.ControlId] = len(rules)
+            rule_id = finding.ControlId + UNKNOWN_RULE_SUFFIX if unknown else finding.ControlId
+            if rule_id not in index:
+                index[rule_id] = len(rules)
                 rules.append(
-                    _sarif_rule(
+                    _unknown_rule(rule_id, finding.ControlTitle, finding.Section)
+                    if unknown
+                    else _sarif_rule(
                         finding.ControlId,
                         finding.ControlTitle,
                         finding.Section,
@@ -543,12 +583,13 @@ def render_sarif(
                     )
                 )
             resource_id = finding.ResourceId or target.resource_id
+            message = _one_line(finding.Reason) or finding.ControlTitle or finding.ControlId
             sarif_results.append(
                 {
-                    "ruleId": finding.ControlId,
-                    "ruleIndex": index[finding.ControlId],
-                    "level": _sarif_level(finding.Severity),
-                    "message": {"text": _one_line(finding.Reason) or finding.ControlTitle or finding.ControlId},
+                    "ruleId": rule_id,
+                    "ruleIndex": index[rule_id],
+                    "level": UNKNOWN_LEVEL if unknown else _sarif_level(finding.Severity),
+                    "message": {"text": f"Unknown (no evidence): {message}" if unknown else message},
                     "locations": [
                         {
                             "physicalLocation": {
@@ -558,11 +599,12 @@ def render_sarif(
                             "logicalLocations": [{"fullyQualifiedName": resource_id, "kind": "resource"}],
                         }
                     ],
-                    "partialFingerprints": {FINGERPRINT_KEY: fingerprint(resource_id, finding.ControlId)},
+                    "partialFingerprints": {FINGERPRINT_KEY: fingerprint(resource_id, rule_id)},
                     "properties": {
                         "evidence": json_safe(finding.Evidence),
                         "resourceId": resource_id,
                         "score": target.score,
+                        **({"severity": finding.Severity, "status": finding.Status} if unknown else {}),
                     },
                 }
             )

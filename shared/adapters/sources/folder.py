@@ -40,7 +40,8 @@ class FolderSource:
         estate = self._load()
         key = ids.norm(target_id)
         target = next((d for d in targets_of(estate) if d.key == key), None)
-        return TargetRead(target=target, estate=estate, read_at=read_at, reads=1)
+        # `az aks get-versions` output in the folder is its regions' version source (else the calendar).
+        return TargetRead(target=target, estate=estate, read_at=read_at, versions=estate.version_source(), reads=1)
 
     def list_targets(self, subscriptions: frozenset[str]) -> Iterator[TargetRef]:
         for doc in targets_of(self._load()):
