@@ -199,7 +199,7 @@ def test_the_first_screen_says_what_to_fix_first() -> None:
         assert row["data-pass-rate"] == f"{100 * verdicts['Pass'] / judged:.1f}"
     weights = {"High": 10, "Medium": 5, "Low": 2, "Informational": 0}
     worth = [int(r["data-failing"]) * weights[CATALOG_BY_ID[r["data-control"].lower()].severity.value] for r in rows]
-    assert worth == sorted(worth, reverse=True)
+    assert worth == sorted(worth, reverse=True) and 0 not in worth  # Informational weighs nothing: not a first fix
 
 
 def test_users_read_topics_and_benchmarks_not_internal_names() -> None:
@@ -887,7 +887,7 @@ def check_in_browser(tools: DevTools, results: Sequence[TargetResult]) -> dict[s
     for status in Status:
         key = "count" + status.value[0].upper() + status.value[1:].lower()
         assert dom["report"][key] == str(counts.get(status.value, 0))
-        assert dom["tiles"][f"count-{status.value.lower()}"] == str(counts.get(status.value, 0))  # the visible text
+        assert dom["tiles"][f"count-{status.value.lower()}"] == f"{counts.get(status.value, 0):,}"  # the visible text
     fails = Counter(f.Severity for r in results for f in r.findings if f.Status == Status.FAIL.value)
     assert {k: int(v) for k, v in dom["severity"].items() if int(v)} == dict(fails)
     by_id = {r.resource_id: r for r in results}

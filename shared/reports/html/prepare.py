@@ -306,7 +306,7 @@ def prepare(results: Sequence[TargetResult], controls: Sequence[Control]) -> Vie
     present_topics = sorted(set(topic_of.values()), key=words.topic_rank)
     by_topic = [(topic, [c for c in control_rows if c.topic == topic]) for topic in present_topics]
     top = sorted(
-        (c for c in control_rows if c.failing),
+        (c for c in control_rows if c.failing and _weight(c.severity)),
         key=lambda c: (-c.failing * _weight(c.severity), _severity_rank(c.severity), -c.failing, c.id.lower()),
     )
     kinds = Counter(t.kind for t in targets)
