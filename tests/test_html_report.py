@@ -25,6 +25,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,6 +35,7 @@ import pytest
 from benchmarks.synthetic import estate as synthetic_estate
 from devtools.azurite import Azurite
 from shared import cli
+from shared.baseline.model import Control
 from shared.baseline.registry import CATALOG, CATALOG_BY_ID
 from shared.core.documents import load_paths
 from shared.core.ids import norm
@@ -240,6 +242,27 @@ def test_every_control_has_a_topic_and_a_catalog_field_wins() -> None:
         "MCSB PA-7",
         "CIS 5.1",
     )
+
+
+def test_a_catalog_with_topics_and_framework_ids_shows_them() -> None:
+    @dataclass(frozen=True)
+    class Mapped(Control):
+        frameworks: tuple[tuple[str, str], ...] = ()
+        topic: str = ""
+
+    def mapped(c: Control) -> Mapped:
+        extra = {"frameworks": (("CIS Azure Kubernetes Service Benchmark", "5.4.1"), ("MCSB", "NS-2"))}
+        if c.id == "AKS.NetworkPolicy":
+            extra["topic"] = "api-server"  # wherever the catalog puts it
+        return Mapped(**{f.name: getattr(c, f.name) for f in fields(c)}, **extra)
+
+    results = sample_results()
+    page = html_report.render_html(results, controls=[mapped(c) for c in CATALOG], generated_at=AS_OF)
+    described = page.split('id="c-AKS.PrivateCluster"', 1)[1].split("</details>", 1)[0]
+    assert "CIS 5.4.1" in described and "MCSB NS-2" in described
+    assert 'data-topic="API server"' in page.split('id="c-AKS.NetworkPolicy"', 1)[1][:200]
+    data = page_data(page)
+    assert {c[4] for c in data["controls"]} == {"CIS 5.4.1, MCSB NS-2"}  # the CSV's Benchmarks column
 
 
 def test_groups_by_subscription_name_resource_group_and_tag() -> None:

@@ -94,7 +94,10 @@ def pack(targets: Sequence[TargetRow], control_rows: Sequence[ControlRow], pass_
         "topics": topics,
         "topicsShort": [words.TOPIC_SHORT.get(t, t) for t in topics],
         "kinds": kinds,
-        "controls": [[c.id, c.title, topics.index(c.topic), _severity_rank(c.severity)] for c in control_rows],
+        "controls": [
+            [c.id, c.title, topics.index(c.topic), _severity_rank(c.severity), ", ".join(c.benchmarks)]
+            for c in control_rows
+        ],
         # The heat map's columns per kind: controls by topic, catalog order within a topic.
         "columns": [
             sorted(columns.get(k, ()), key=lambda i: (topics.index(control_rows[i].topic), rank[control_rows[i].id]))

@@ -191,7 +191,11 @@
       return el("tr", { cls: "r-" + cls, "data-control": ctl[0], "data-status": status }, [
         el("td", { cls: "st", "data-label": "Status" }, [el("span", { cls: "cell " + cls, "aria-hidden": "true", text: D.symbols[r[1]] }), word(status)]),
         el("td", { cls: "sev sev-" + sev.toLowerCase(), "data-label": "Severity", text: sev }),
-        el("td", { cls: "ctl", "data-label": "Control" }, [el("a", { href: "#c-" + ctl[0], text: ctl[0] }), act ? el("div", { cls: "muted", text: ctl[1] }) : null]),
+        el("td", { cls: "ctl", "data-label": "Control" }, [
+          el("a", { href: "#c-" + ctl[0], text: ctl[0] }),
+          act ? el("div", { cls: "muted", text: ctl[1] }) : null,
+          act && ctl[4] ? el("div", { cls: "bench", text: ctl[4] }) : null,
+        ]),
         el("td", { cls: "reason", "data-label": "Reason", text: D.text[r[3]] }),
         el("td", { cls: "ev", "data-label": "Evidence" }, [evidence(r[4], act || cls === "e")]),
         el("td", { cls: "fix", "data-label": act ? "Fix" : null }, act ? fix(r[5]) : []),
@@ -288,7 +292,7 @@
 
   // ------------------------------------------------------------------ CSV
   var CSV_HEAD = ["ResourceName", "Kind", "ResourceId", "SubscriptionId", "SubscriptionName", "ResourceGroup", "Location",
-    "Production", "Owner", "ControlId", "ControlTitle", "Topic", "Severity", "Status", "Reason", "Evidence", "Remediation",
+    "Production", "Owner", "ControlId", "ControlTitle", "Topic", "Benchmarks", "Severity", "Status", "Reason", "Evidence", "Remediation",
     "SourceReadAt", "Tags"];
   function cell(value) {
     var s = value === null || value === undefined ? "" : String(value);
@@ -305,7 +309,7 @@
         var ev = D.evidence[r[4]];
         lines.push([
           t.n, D.kinds[t.k], t.id, sub[0], sub[1] !== sub[0] ? sub[1] : "", t.g, t.l, t.p ? "yes" : "no", owner,
-          ctl[0], ctl[1], D.topics[ctl[2]], D.severities[r[2]], D.statuses[r[1]], D.text[r[3]],
+          ctl[0], ctl[1], D.topics[ctl[2]], ctl[4], D.severities[r[2]], D.statuses[r[1]], D.text[r[3]],
           ev && Object.keys(ev).length ? JSON.stringify(ev) : "",
           (D.fixes[r[5]] || []).map(function (c) { return c[1]; }).join("\n"),
           t.at, Object.keys(t.t).length ? JSON.stringify(t.t) : "",
