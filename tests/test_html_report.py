@@ -1097,6 +1097,30 @@ def test_csv_of_the_findings_from_the_page(browser: Browser, tmp_path: Path) -> 
         tools.close()
 
 
+def test_a_group_narrows_the_page(browser: Browser, tmp_path: Path) -> None:
+    results, page = sample_page(tmp_path)
+    tools = browser.open(page)
+    try:
+        tools.evaluate("document.querySelector('.tabs [data-tab=rg]').click()")
+        assert tools.evaluate("document.querySelector('[data-grouping=sub]').hidden") is True
+        tools.evaluate("document.querySelector('[data-grouping=rg] [data-show$=\"/rg-sandbox-dev\"]').click()")
+        sandbox = {r.resource_id for r in results if r.findings and r.findings[0].ResourceGroup == "rg-sandbox-dev"}
+        shown = tools.evaluate(
+            "Array.from(document.querySelectorAll('section.target')).map((s) => s.dataset.resourceId)"
+        )
+        assert set(shown) == sandbox and len(sandbox) == 2  # the cluster and the registry
+        assert tools.evaluate("document.getElementById('group-chip').textContent").startswith(
+            "Resource group: rg-sandbox-dev"
+        )
+        n = sum(len(r.findings) for r in results if r.resource_id in sandbox)
+        assert tools.evaluate("document.getElementById('csv').textContent") == f"Download CSV ({n} findings)"
+        tools.evaluate("document.getElementById('group-clear').click()")
+        assert tools.evaluate("document.querySelectorAll('section.target').length") == len(results)
+        assert tools.problems() == []
+    finally:
+        tools.close()
+
+
 def test_store_report_renders_in_chromium(browser: Browser, story: dict[str, Any]) -> None:
     tools = browser.open(story["page"])
     try:
