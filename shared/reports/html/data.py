@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from shared.core.serialize import iso_utc, json_safe
 from shared.reports.html import words
 from shared.reports.html.words import KIND_ORDER, NEEDS_WORK, QUIET, SEVERITIES, STATUSES
-from shared.reports.text import _ordered_findings, _severity_rank, _split_remediation, target_short_name
+from shared.reports.text import _ordered_findings, _split_remediation, target_short_name
 
 if TYPE_CHECKING:
     from shared.reports.html.prepare import ControlRow, TargetRow
@@ -38,6 +38,12 @@ class _Interned:
         return found
 
 
+def _place(known: list[str], value: str) -> int:
+    if value not in known:
+        known.append(value)
+    return known.index(value)
+
+
 def pack(targets: Sequence[TargetRow], control_rows: Sequence[ControlRow], pass_evidence: bool) -> dict[str, Any]:
     """Everything the script needs, compact: the CSV has every finding, the page draws from it."""
     control_index = {c.id: i for i, c in enumerate(control_rows)}
@@ -45,6 +51,8 @@ def pack(targets: Sequence[TargetRow], control_rows: Sequence[ControlRow], pass_
     kinds = [target_short_name(k) for k in KIND_ORDER]
     kinds += sorted({t.kind for t in targets} - set(kinds))
     subs: dict[str, int] = {}
+    # Statuses and severities the catalog does not know (an older record) get a place at the end.
+    statuses, severities = list(STATUSES), list(SEVERITIES)
     text, fixes, evidence = _Interned(""), _Interned([]), _Interned({})
     out_targets = []
     columns: dict[str, set[int]] = {}
@@ -61,8 +69,8 @@ def pack(targets: Sequence[TargetRow], control_rows: Sequence[ControlRow], pass_
             rows.append(
                 [
                     c,
-                    STATUSES.index(f.Status) if f.Status in STATUSES else len(STATUSES),
-                    _severity_rank(f.Severity),
+                    _place(statuses, f.Status),
+                    _place(severities, f.Severity),
                     text.add(f.Reason),
                     evidence.add(json_safe(f.Evidence)) if pass_evidence or f.Status not in QUIET else 0,
                     fix,
@@ -87,15 +95,15 @@ def pack(targets: Sequence[TargetRow], control_rows: Sequence[ControlRow], pass_
     by_sub = {t.subscription_id.lower(): t for t in targets}
     rank = {c.id: i for i, c in enumerate(control_rows)}
     return {
-        "statuses": list(STATUSES),
-        "symbols": [words.STATUS_SYMBOL[s] for s in STATUSES],
-        "classes": [words.STATUS_CLASS[s] for s in STATUSES],
-        "severities": list(SEVERITIES),
+        "statuses": statuses,
+        "symbols": [words.STATUS_SYMBOL.get(s, "·") for s in statuses],
+        "classes": [words.STATUS_CLASS.get(s, "x") for s in statuses],
+        "severities": severities,
         "topics": topics,
         "topicsShort": [words.TOPIC_SHORT.get(t, t) for t in topics],
         "kinds": kinds,
         "controls": [
-            [c.id, c.title, topics.index(c.topic), _severity_rank(c.severity), ", ".join(c.benchmarks)]
+            [c.id, c.title, topics.index(c.topic), _place(severities, c.severity), ", ".join(c.benchmarks)]
             for c in control_rows
         ],
         # The heat map's columns per kind: controls by topic, catalog order within a topic.
