@@ -1013,6 +1013,7 @@ def test_dark_mode_follows_the_system(browser: Browser, tmp_path: Path) -> None:
 
 A4_WIDTH_IN, A4_HEIGHT_IN = 8.27, 11.69
 PRINTABLE_PX = round((A4_WIDTH_IN * 25.4 - 24) / 25.4 * 96)  # 12 mm margins each side, in CSS pixels
+PRINTABLE_HEIGHT_PX = round((A4_HEIGHT_IN * 25.4 - 24) / 25.4 * 96)
 
 
 def test_print_is_a_few_pages_with_the_heat_map_whole(browser: Browser, tmp_path: Path) -> None:
@@ -1020,7 +1021,7 @@ def test_print_is_a_few_pages_with_the_heat_map_whole(browser: Browser, tmp_path
     tools = browser.open(page)
     try:
         media(tools, "print")
-        viewport(tools, PRINTABLE_PX, 1000)
+        viewport(tools, PRINTABLE_PX, PRINTABLE_HEIGHT_PX)
         time.sleep(0.2)
         widths = tools.evaluate(
             "Array.from(document.querySelectorAll('table.heat')).map((t) => [t.getBoundingClientRect().right, t.parentElement.scrollWidth, t.parentElement.clientWidth])"
@@ -1033,7 +1034,8 @@ def test_print_is_a_few_pages_with_the_heat_map_whole(browser: Browser, tmp_path
             "Array.from(document.querySelectorAll('table.findings tr.r-p')).filter((r) => r.getClientRects().length).length]"
         )
         assert hidden == [0, 0]  # no buttons on paper; passing rows left to the screen
-        browser.screenshot(tools, "report-print.png", full=True)
+        browser.screenshot(tools, "report-print.png")  # about the first sheet
+        browser.screenshot(tools, "report-print-full.png", full=True)
         pdf = base64.b64decode(
             tools.call("Page.printToPDF", paperWidth=A4_WIDTH_IN, paperHeight=A4_HEIGHT_IN, printBackground=True)[
                 "data"
