@@ -1,4 +1,4 @@
-# Tests of the HTML report (shared/reports/html.py), the `report` and `explain` commands and
+# Tests of the HTML report (shared/reports/html/), the `report` and `explain` commands and
 # `evaluate --format html`; the last group opens the pages in headless Chromium.
 #
 # The browser is Debian's `chromium`, driven over the DevTools protocol by the small stdlib
@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import base64
+import csv
 import html
+import io
 import json
 import os
 import re
@@ -23,15 +25,17 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from benchmarks.synthetic import estate as synthetic_estate
 from devtools.azurite import Azurite
 from shared import cli
+from shared.baseline.model import Control
 from shared.baseline.registry import CATALOG, CATALOG_BY_ID
 from shared.core.documents import load_paths
 from shared.core.ids import norm
@@ -39,7 +43,7 @@ from shared.core.model import Status, TargetResult
 from shared.evaluation.engine import evaluate_documents, evaluate_estate
 from shared.reports import explain
 from shared.reports import html as html_report
-from shared.reports import text as report
+from shared.reports.html import words
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out"
@@ -49,6 +53,7 @@ AS_OF = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
 XSS = "<script>alert(1)</script>"
 XSS_RG = 'rg-"><svg onload=alert(3)>'  # breaks out of an attribute if one is left unescaped
+OWNER = '=HYPERLINK("http://x","<img src=x onerror=alert(2)>")'  # markup, and a formula in a spreadsheet
 
 
 # --------------------------------------------------------------------------- helpers
@@ -62,7 +67,7 @@ def tags(page: str, name: str | None = None) -> list[dict[str, str]]:
     """Start tags with their attributes (entities decoded), in document order.
 
     A regular expression is enough for pages this module writes: every attribute value is
-    escaped, so no ``>`` or ``"`` appears inside one. It also reads 16 MB in a second.
+    escaped, so no ``>`` or ``"`` appears inside one, and the JSON data block escapes ``<``.
     """
     out = []
     for m in _TAG.finditer(page):
@@ -79,6 +84,14 @@ def one(page: str, name: str, **wanted: str) -> dict[str, str]:
     found = [t for t in tags(page, name) if all(t.get(k.replace("_", "-")) == v for k, v in wanted.items())]
     assert len(found) == 1, f"{len(found)} <{name}> with {wanted}"
     return found[0]
+
+
+def page_data(page: str) -> dict[str, Any]:
+    """The JSON the page's script draws the heat map, the targets and the CSV from."""
+    block = page.split('<script type="application/json" id="report-data">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in block and ">" not in block  # tojson escapes them: nothing can end the element
+    data: dict[str, Any] = json.loads(block)
+    return data
 
 
 def status_counts(results: Sequence[TargetResult]) -> Counter[str]:
@@ -103,7 +116,7 @@ def hostile_docs() -> list[dict[str, Any]]:
             "name": XSS,
             "type": "Microsoft.ContainerService/managedClusters",
             "location": "westeurope",
-            "tags": {"owner": "<img src=x onerror=alert(2)>"},
+            "tags": {"owner": OWNER},
             "properties": {
                 "provisioningState": "Succeeded",
                 "kubernetesVersion": "1.34.2",
@@ -115,8 +128,12 @@ def hostile_docs() -> list[dict[str, Any]]:
     ]
 
 
-def check_numbers(page: str, results: Sequence[TargetResult]) -> None:
-    """Every number the page states in data attributes against the findings themselves."""
+def expected_rows(results: Sequence[TargetResult]) -> Counter[tuple[str, str, str]]:
+    return Counter((r.resource_id, f.ControlId, f.Status) for r in results for f in r.findings)
+
+
+def check_numbers(page: str, results: Sequence[TargetResult]) -> dict[str, Any]:
+    """Every number the page states (data attributes, the data block) against the findings themselves."""
     findings = [f for r in results for f in r.findings]
     counts = status_counts(results)
     main = one(page, "main", id="report")
@@ -126,31 +143,28 @@ def check_numbers(page: str, results: Sequence[TargetResult]) -> None:
     for status in Status:
         assert main[f"data-count-{status.value.lower()}"] == str(counts.get(status.value, 0)), status
     failing = [f for f in findings if f.Status == Status.FAIL.value]
-    bars = tags(page, "g")
+    bars = tags(page, "div")
     by_severity = {b["data-severity"]: int(b["data-count"]) for b in bars if "data-severity" in b}
     assert by_severity == {s: n for s, n in Counter(f.Severity for f in failing).items()} | {
         s: 0 for s in ("High", "Medium", "Low", "Informational") if s not in {f.Severity for f in failing}
     }
-    by_section = {b["data-section"]: int(b["data-count"]) for b in bars if "data-section" in b}
-    assert set(by_section) == {f.Section for f in findings}
-    assert {s: n for s, n in by_section.items() if n} == dict(Counter(f.Section for f in failing))
-    sections = {t["data-resource-id"]: t for t in tags(page, "section") if "target" in t.get("class", "").split()}
-    assert len(sections) == len(results)
-    for r in results:
-        section = sections[r.resource_id]
-        mine = Counter(f.Status for f in r.findings)
-        for status in Status:
-            assert section[f"data-count-{status.value.lower()}"] == str(mine.get(status.value, 0))
-        assert section["data-score"] == ("" if r.score is None else f"{r.score:.1f}")
-        assert section["data-name"] == r.name
-    # The heat map: one coloured cell per finding, by status, in the table of the target's type.
-    for table in page.split('<table class="heat"')[1:]:
-        kind = table[len(' data-kind="') :].split('"', 1)[0]
-        body = table.split("</table>", 1)[0]
-        cells = Counter(t.get("class", "") for t in tags(body, "td") if t.get("class") != "sc")
-        of_kind = [f for r in results if report.target_short_name(r.resource_type) == kind for f in r.findings]
-        expected = Counter(html_report.STATUS_CLASS[f.Status] for f in of_kind)
-        assert {k: v for k, v in cells.items() if k != "x"} == dict(expected), kind
+    by_topic = {b["data-topic"]: int(b["data-count"]) for b in bars if "data-topic" in b and "bar" in b["class"]}
+    topic = {c.id: html_report.topic_of(c.id, c.section, c) for c in CATALOG}
+    assert {t: n for t, n in by_topic.items() if n} == dict(Counter(topic[f.ControlId] for f in failing))
+    # The data block: every target with every finding, by status, and its score.
+    data = page_data(page)
+    assert len(data["targets"]) == len(results)
+    rows = Counter(
+        (t["id"], data["controls"][row[0]][0], data["statuses"][row[1]]) for t in data["targets"] for row in t["f"]
+    )
+    assert rows == expected_rows(results)
+    by_id = {r.resource_id: r for r in results}
+    for t in data["targets"]:
+        r = by_id[t["id"]]
+        assert (t["n"], t["sc"]) == (r.name, r.score)
+        order = [row[1] for row in t["f"]]  # failing first, then Unknown, Pass, Exempt, NotApplicable
+        assert order == sorted(order)
+    return data
 
 
 # --------------------------------------------------------------------------- the page, without a browser
@@ -162,11 +176,113 @@ def test_sample_estate_numbers_match_the_findings() -> None:
     check_numbers(page, results)
     assert page.startswith("<!DOCTYPE html>")
     assert 'id="trend"' not in page and 'id="regressions"' not in page  # those need the store
-    # failing controls first in every target's table
-    for block in page.split('<section class="target"')[1:]:
-        statuses = re.findall(r'<td class="st (\w)">', block)
-        order = "fupen"
-        assert statuses == sorted(statuses, key=order.index)
+
+
+def test_the_first_screen_says_what_to_fix_first() -> None:
+    results = sample_results()
+    page = html_report.render_html(results, generated_at=AS_OF)
+    by_id = {r.resource_id: r for r in results}
+    table = page.split('id="worst"', 1)[1].split("</table>", 1)[0]
+    worst = [by_id[t["data-resource-id"]] for t in tags(table, "tr") if "data-resource-id" in t]
+    names = [r.name for r in worst]
+    # Production targets with something failing first (aks-web-prod before aks-payments-prod: worse score),
+    # then the others by score; the clean ones are not in the list.
+    assert names[:2] == ["aks-web-prod", "aks-payments-prod"]
+    assert names[2:] == [r.name for r in sorted(worst[2:], key=lambda r: (r.score, r.name))]
+    assert "acrpaymentsprod" not in names  # nothing failing there
+    assert "team-web@contoso.com" in table  # the owner tag
+    # The controls failing most, with their pass rate across the estate.
+    rows = [t for t in tags(page, "tr") if "data-pass-rate" in t]
+    assert rows
+    for row in rows:
+        verdicts = Counter(f.Status for r in results for f in r.findings if f.ControlId == row["data-control"])
+        judged = verdicts["Pass"] + verdicts["Fail"] + verdicts["Unknown"]
+        assert row["data-failing"] == str(verdicts["Fail"])
+        assert row["data-pass-rate"] == f"{100 * verdicts['Pass'] / judged:.1f}"
+    weights = {"High": 10, "Medium": 5, "Low": 2, "Informational": 0}
+    worth = [int(r["data-failing"]) * weights[CATALOG_BY_ID[r["data-control"].lower()].severity.value] for r in rows]
+    assert worth == sorted(worth, reverse=True) and 0 not in worth  # Informational weighs nothing: not a first fix
+
+
+def test_users_read_topics_and_benchmarks_not_internal_names() -> None:
+    page = html_report.render_html(sample_results(), generated_at=AS_OF)
+    for internal in ("seed section", "beyond the seed", "section 2.", "section 3.", "design.md", 'data-section="'):
+        assert internal not in page.lower(), internal
+    topics = {t["data-topic"] for t in tags(page, "div") if "data-topic" in t}
+    assert topics == {
+        "API server",
+        "Identity and access",
+        "Nodes",
+        "Network",
+        "Policy",
+        "Registry",
+        "Defender and monitoring",
+    }
+
+
+def test_every_control_has_a_topic_and_a_catalog_field_wins() -> None:
+    assert {
+        c.id: html_report.topic_of(c.id, c.section, c)
+        for c in CATALOG
+        if html_report.topic_of(c.id, c.section, c) == "Other"
+    } == {}
+    assert html_report.topic_of("AKS.PrivateCluster", "2.1") == "API server"
+    assert html_report.topic_of("AKS.NetworkPolicy", "3.2") == "Network"
+    assert html_report.topic_of("ACR.Something", "beyond") == "Registry"
+    assert html_report.topic_of("X.Custom", "") == "Other"
+
+    class Tagged:
+        topic = "network"
+        frameworks: ClassVar = {"CIS Azure Kubernetes Service Benchmark": ["5.4.1", "5.4.2"], "MCSB": "NS-2"}
+
+    assert html_report.topic_of("AKS.PrivateCluster", "2.1", Tagged()) == "Network"
+    assert words.benchmark_ids(Tagged()) == ("CIS 5.4.1", "CIS 5.4.2", "MCSB NS-2")
+    assert words.benchmark_ids(object()) == ()
+    assert words.benchmark_ids(type("P", (), {"frameworks": [("MCSB", "PA-7"), "CIS 5.1"]})()) == (
+        "MCSB PA-7",
+        "CIS 5.1",
+    )
+
+
+def test_a_catalog_with_topics_and_framework_ids_shows_them() -> None:
+    @dataclass(frozen=True)
+    class Mapped(Control):
+        frameworks: tuple[tuple[str, str], ...] = ()
+        topic: str = ""
+
+    def mapped(c: Control) -> Mapped:
+        extra = {"frameworks": (("CIS Azure Kubernetes Service Benchmark", "5.4.1"), ("MCSB", "NS-2"))}
+        if c.id == "AKS.NetworkPolicy":
+            extra["topic"] = "api-server"  # wherever the catalog puts it
+        return Mapped(**{f.name: getattr(c, f.name) for f in fields(c)}, **extra)
+
+    results = sample_results()
+    page = html_report.render_html(results, controls=[mapped(c) for c in CATALOG], generated_at=AS_OF)
+    described = page.split('id="c-AKS.PrivateCluster"', 1)[1].split("</details>", 1)[0]
+    assert "CIS 5.4.1" in described and "MCSB NS-2" in described
+    assert 'data-topic="API server"' in page.split('id="c-AKS.NetworkPolicy"', 1)[1][:200]
+    data = page_data(page)
+    assert {c[4] for c in data["controls"]} == {"CIS 5.4.1, MCSB NS-2"}  # the CSV's Benchmarks column
+
+
+def test_groups_by_subscription_name_resource_group_and_tag() -> None:
+    results = sample_results()
+    records = [f.to_record() for r in results for f in r.findings]
+    for rec in records:
+        if rec["SubscriptionId"].startswith("3f2c8a41"):
+            rec["SubscriptionName"] = "Contoso Production"
+    page = html_report.render_html(html_report.results_from_records(records), generated_at=AS_OF)
+    groupings = [t["data-grouping"] for t in tags(page, "div") if "data-grouping" in t]
+    assert groupings[:4] == ["sub", "rg", "tag:environment", "tag:owner"]
+    subs = page.split('data-grouping="sub"', 1)[1].split("</table>", 1)[0]
+    assert "Contoso Production" in subs and "3f2c8a41-6d9e-4b7a-a2c5-8e1f0d3b9c67" in subs  # name, and the id beside it
+    assert ["3f2c8a41-6d9e-4b7a-a2c5-8e1f0d3b9c67", "Contoso Production"] in page_data(page)["subs"]
+    owners = {
+        t["data-group"]
+        for t in tags(page.split('data-grouping="tag:owner"', 1)[1].split("</table>", 1)[0], "tr")
+        if "data-group" in t
+    }
+    assert "tag:owner=team-web@contoso.com" in owners and "tag:owner=" in owners  # subscriptions carry no tag
 
 
 def test_the_page_asks_for_nothing_outside_itself() -> None:
@@ -180,10 +296,24 @@ def test_the_page_asks_for_nothing_outside_itself() -> None:
     style = page.split("<style>", 1)[1].split("</style>", 1)[0]
     assert "url(" not in style and "@import" not in style and "@font-face" not in style
     script = page.split("<script>", 1)[1].split("</script>", 1)[0]
-    assert not re.search(r"fetch\(|XMLHttpRequest|import\(|WebSocket|\.src\s*=", script)
+    assert not re.search(
+        r"fetch\(|XMLHttpRequest|import\(|WebSocket|\.src\s*=|innerHTML|outerHTML|insertAdjacentHTML", script
+    )
     csp = one(page, "meta", **{"http_equiv": "Content-Security-Policy"})["content"]
     assert "default-src 'none'" in csp and "unsafe-inline" not in csp
-    assert page.count("<script") == 1 and page.count("<style") == 1
+    assert [t.get("type") for t in tags(page, "script")] == ["application/json", None]  # data, then the one script
+    assert page.count("<style") == 1
+
+
+def test_templates_and_assets_ship_with_the_package() -> None:
+    package = ROOT / "shared" / "reports" / "html"
+    config = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    patterns = json.loads("[" + config.split('"shared.reports.html" = [', 1)[1].split("]", 1)[0] + "]")
+    shipped = {p for pattern in patterns for p in package.glob(pattern)}
+    assets = {p for p in (package / "templates").iterdir()} | {p for p in (package / "static").iterdir()}
+    assert assets and assets <= shipped
+    assert '"shared.reports.html",' in config and "jinja2==" in config
+    assert any(line.startswith("jinja2==") for line in (ROOT / "requirements.txt").read_text().splitlines())
 
 
 def test_every_resource_value_is_escaped() -> None:
@@ -191,12 +321,15 @@ def test_every_resource_value_is_escaped() -> None:
     assert results[0].name == XSS
     page = html_report.render_html(results, generated_at=AS_OF)
     assert XSS not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the fix-first table, escaped by the template
     assert "<svg onload" not in page and "<img" not in page and "<i>pool</i>" not in page
-    assert page.count("<script") == 1  # the report's own
+    assert page.count("<script") == 2  # the data block and the report's own
     check_numbers(page, results)  # attributes still parse: nothing broke out of its quotes
-    section = one(page, "section", data_name=XSS)
-    assert section["data-resource-id"].startswith(f"/subscriptions/{SUB}/resourceGroups/{XSS_RG}/")
+    data = page_data(page)
+    cluster = next(t for t in data["targets"] if t["id"] == results[0].resource_id)
+    assert cluster["n"] == XSS and cluster["t"]["owner"] == OWNER
+    row = one(page, "tr", data_resource_id=results[0].resource_id)
+    assert row["data-resource-id"].startswith(f"/subscriptions/{SUB}/resourceGroups/{XSS_RG}/")
 
 
 def test_one_target() -> None:
@@ -204,7 +337,6 @@ def test_one_target() -> None:
     page = html_report.render_html(results, generated_at=AS_OF)
     check_numbers(page, results)
     assert one(page, "main", id="report")["data-targets"] == "1"
-    assert len(re.findall(r"<details open>", page)) == 1  # a small estate opens its target
 
 
 def test_no_targets() -> None:
@@ -224,22 +356,30 @@ def test_a_thousand_targets_in_reasonable_time_and_size(thousand: list[TargetRes
     took = time.perf_counter() - started
     size = len(page.encode())
     assert took < 10, f"built in {took:.1f} s"
-    assert size < 20_000_000, f"{size / 1e6:.1f} MB"
+    assert size < 5_000_000, f"{size / 1e6:.1f} MB"
     assert len(thousand) == 1020  # 1,000 clusters, 10 registries, 10 subscriptions
     check_numbers(page, thousand)
-    assert "<details open>" not in page  # sections start closed
     assert one(page, "section", id="targets")["data-pass-evidence"] == "0"
+    assert "shown of" not in page
 
 
 def test_evidence_and_remediation_of_a_failing_control() -> None:
     results = sample_results()
     page = html_report.render_html(results, generated_at=AS_OF)
-    finding = next(f for r in results for f in r.findings if f.ControlId == "AKS.PrivateCluster" and f.Status == "Fail")
-    evidence = json.dumps(finding.Evidence, indent=2)
-    assert evidence in page  # readable JSON, quotes left as quotes in element text
-    # Both commands of the remediation, in one code block, placeholders escaped.
-    assert '<pre class="cmd"><code>az aks update -g &lt;rg&gt; -n &lt;cluster&gt; --enable-apiserver-vnet' in page
-    assert "az aks update -g &lt;rg&gt; -n &lt;cluster&gt; --enable-private-cluster</code></pre>" in page
+    data = page_data(page)
+    finding = next(
+        f for r in results for f in r.findings if f.ControlId == "AKS.PrivateCluster" and r.name == "aks-web-prod"
+    )
+    target = next(t for t in data["targets"] if t["id"] == finding.ResourceId)
+    row = next(r for r in target["f"] if data["controls"][r[0]][0] == "AKS.PrivateCluster")
+    assert data["evidence"][row[4]] == json.loads(json.dumps(finding.Evidence))
+    assert data["text"][row[3]] == finding.Reason
+    # Both commands of the remediation in one code block, with the target's names filled in.
+    commands = [text for kind, text in data["fixes"][row[5]] if kind == "cmd"]
+    assert commands == [
+        "az aks update -g rg-web-prod -n aks-web-prod --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet-id>"
+        "\naz aks update -g rg-web-prod -n aks-web-prod --enable-private-cluster"
+    ]
 
 
 # --------------------------------------------------------------------------- trend and regressions, pure
@@ -495,7 +635,7 @@ def test_report_from_store_after_a_scan(story: dict[str, Any], capsys: pytest.Ca
         (e["ControlId"], e["ResourceId"]) for e in expected
     ]
     egress = next(e for e in expected if e["ControlId"] == "AKS.EgressThroughFirewall")
-    assert egress["ChangedBy"] and html_report.esc(egress["ChangedBy"]) in page
+    assert egress["ChangedBy"] and html.escape(egress["ChangedBy"]) in page
     assert "Table Storage" in page and "AccountKey" not in page  # where from, never the key
 
 
@@ -701,9 +841,15 @@ class Browser:
         assert tools.evaluate("document.body.getAttribute('data-ready')") == "1", "the page script did not finish"
         return tools
 
-    def screenshot(self, tools: DevTools, name: str) -> Path:
+    def screenshot(self, tools: DevTools, name: str, full: bool = False) -> Path:
+        """The window, or with ``full`` the whole page (up to 16,000 px tall), as out/NAME."""
         OUT.mkdir(exist_ok=True)
-        shot = tools.call("Page.captureScreenshot", format="png")
+        params: dict[str, Any] = {"format": "png"}
+        if full:
+            size = tools.evaluate("[innerWidth, document.scrollingElement.scrollHeight]")
+            clip = {"x": 0, "y": 0, "width": size[0], "height": min(size[1], 16_000), "scale": 1}
+            params.update(captureBeyondViewport=True, clip=clip)
+        shot = tools.call("Page.captureScreenshot", **params)
         path = OUT / name
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
@@ -733,25 +879,49 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
         instance.close()
 
 
+def viewport(tools: DevTools, width: int, height: int = 900) -> None:
+    tools.call(
+        "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=width < 600
+    )
+
+
+def media(tools: DevTools, kind: str = "", dark: bool = False) -> None:
+    scheme = [{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]
+    tools.call("Emulation.setEmulatedMedia", media=kind, features=scheme)
+
+
+def sample_page(tmp_path: Path) -> tuple[list[TargetResult], Path]:
+    results = sample_results()
+    page = tmp_path / "report.html"
+    page.write_text(html_report.render_html(results, generated_at=AS_OF), encoding="utf-8")
+    return results, page
+
+
 DOM_NUMBERS = """(() => {
   const main = document.getElementById("report");
   const shown = (el) => el.getClientRects().length > 0;
   return {
     report: Object.assign({}, main.dataset),
-    cards: Object.fromEntries(Array.from(document.querySelectorAll(".card .big")).map((e) => [e.id, e.textContent])),
+    tiles: Object.fromEntries(Array.from(document.querySelectorAll(".tile .big")).map((e) => [e.id, e.textContent])),
     severity: Object.fromEntries(Array.from(document.querySelectorAll("#chart-severity .bar"))
       .map((b) => [b.dataset.severity, b.dataset.count])),
     targets: Array.from(document.querySelectorAll("section.target")).map((s) => ({
-      id: s.dataset.resourceId, name: s.dataset.name, score: s.dataset.score, fail: s.dataset.countFail,
-      rows: s.querySelectorAll("tbody tr").length, shown: shown(s),
+      id: s.dataset.resourceId, name: s.dataset.name, nameText: s.querySelector(".tname").textContent,
+      score: s.dataset.score, fail: s.dataset.countFail, findings: s.dataset.findings,
+      open: s.querySelector("details").open, shown: shown(s),
+      rows: Array.from(s.querySelectorAll("table.findings tbody tr")).map((tr) => [tr.dataset.control, tr.dataset.status]),
     })),
-    heatRowsShown: Array.from(document.querySelectorAll("table.heat tbody tr")).filter(shown).length,
-    scripts: document.scripts.length,
+    heat: Array.from(document.querySelectorAll("table.heat tbody tr")).map((tr) => ({
+      id: tr.dataset.resourceId, shown: shown(tr),
+      cells: Array.from(tr.querySelectorAll("td.c[data-status]")).map((td) => [td.dataset.control, td.dataset.status, td.textContent]),
+    })),
+    scripts: Array.from(document.scripts).map((s) => s.type),
   };
 })()"""
 
 
 def check_in_browser(tools: DevTools, results: Sequence[TargetResult]) -> dict[str, Any]:
+    """What the page shows after its script ran, against the findings: the DOM, not the file."""
     assert tools.problems() == []
     assert [u for u in tools.requests() if not u.startswith("file://")] == []
     dom: dict[str, Any] = tools.evaluate(DOM_NUMBERS)
@@ -761,31 +931,217 @@ def check_in_browser(tools: DevTools, results: Sequence[TargetResult]) -> dict[s
     for status in Status:
         key = "count" + status.value[0].upper() + status.value[1:].lower()
         assert dom["report"][key] == str(counts.get(status.value, 0))
-        assert dom["cards"][f"count-{status.value.lower()}"] == str(counts.get(status.value, 0))  # the visible text
+        assert dom["tiles"][f"count-{status.value.lower()}"] == f"{counts.get(status.value, 0):,}"  # the visible text
     fails = Counter(f.Severity for r in results for f in r.findings if f.Status == Status.FAIL.value)
     assert {k: int(v) for k, v in dom["severity"].items() if int(v)} == dict(fails)
     by_id = {r.resource_id: r for r in results}
-    assert len(dom["targets"]) == len(results)
     for t in dom["targets"]:
         r = by_id[t["id"]]
-        assert t["name"] == r.name and t["rows"] == len(r.findings)
+        assert t["name"] == r.name == t["nameText"] and t["findings"] == str(len(r.findings))
         assert t["fail"] == str(sum(1 for f in r.findings if f.Status == Status.FAIL.value))
-    assert dom["scripts"] == 1
+        assert t["score"] == ("" if r.score is None else f"{r.score:.1f}")
+        if t["open"]:
+            assert Counter(map(tuple, t["rows"])) == Counter((f.ControlId, f.Status) for f in r.findings)
+    for row in dom["heat"]:
+        r = by_id[row["id"]]
+        assert {c: s for c, s, _ in row["cells"]} == {f.ControlId: f.Status for f in r.findings}
+        assert all(symbol == html_report.STATUS_SYMBOL[s] for _, s, symbol in row["cells"])  # readable without colour
+    assert dom["scripts"] == ["application/json", ""]
     return dom
 
 
 def test_sample_report_renders_in_chromium(browser: Browser, tmp_path: Path) -> None:
-    results = sample_results()
-    page = tmp_path / "report.html"
-    page.write_text(html_report.render_html(results, generated_at=AS_OF), encoding="utf-8")
+    results, page = sample_page(tmp_path)
     tools = browser.open(page)
     try:
         dom = check_in_browser(tools, results)
-        assert all(t["shown"] for t in dom["targets"])
+        assert len(dom["targets"]) == len(results) and all(t["shown"] and t["open"] for t in dom["targets"])
+        assert len(dom["heat"]) == len(results)
+        # In the order of the first screen: production targets with something failing first.
+        assert [t["name"] for t in dom["targets"]][:2] == ["aks-web-prod", "aks-payments-prod"]
+        # A link of the first screen opens its target; a control's link opens its description.
+        tools.evaluate("document.querySelector('#worst a[href^=\"#t-\"]').click()")
+        assert tools.evaluate("location.hash") == "#t-0"
+        tools.evaluate("location.hash = '#c-AKS.PrivateCluster'")
+        time.sleep(0.2)
+        assert tools.evaluate("document.getElementById('c-AKS.PrivateCluster').open") is True
         shot = browser.screenshot(tools, "report.png")
     finally:
         tools.close()
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+# Every element of the findings and first-screen tables inside the window, no cell clipping its
+# content; the document no wider than the window (the heat map scrolls inside its own frame).
+LAYOUT = """(() => {
+  const w = innerWidth;
+  const bad = [];
+  const name = (e) => e.tagName.toLowerCase() + "." + (e.getAttribute("class") || "") + " '" + (e.textContent || "").slice(0, 30) + "'";
+  const all = document.querySelectorAll("table.findings *, table.stack *, .tiles *, .bar, .kinds, svg.strip, svg.chart, .toolbar *");
+  for (const e of all) {
+    const r = e.getBoundingClientRect();
+    if (!r.width) { continue; }
+    if (r.right > w + 0.5 || r.left < -0.5) { bad.push("outside " + name(e) + " " + Math.round(r.left) + ".." + Math.round(r.right)); }
+    if (/^(TD|TH|PRE)$/.test(e.tagName) && e.scrollWidth > e.clientWidth + 1) {
+      bad.push("clipped " + name(e) + " " + e.scrollWidth + " > " + e.clientWidth);
+    }
+  }
+  return { scrollWidth: document.scrollingElement.scrollWidth, innerWidth: w, bad: bad.slice(0, 12),
+           findings: document.querySelectorAll("table.findings tbody tr").length };
+})()"""
+
+
+@pytest.mark.parametrize("width", [390, 800, 1400])
+def test_nothing_runs_off_the_screen(browser: Browser, tmp_path: Path, width: int) -> None:
+    results, page = sample_page(tmp_path)
+    tools = browser.open(page)
+    try:
+        viewport(tools, width, 844 if width < 600 else 900)
+        time.sleep(0.2)
+        layout = tools.evaluate(LAYOUT)
+        assert layout["findings"] == sum(len(r.findings) for r in results)  # every table drawn and measured
+        assert layout["scrollWidth"] <= layout["innerWidth"], layout
+        assert layout["bad"] == [], layout["bad"]
+        if width != 800:
+            browser.screenshot(tools, f"report-{width}.png")  # the first screen
+            browser.screenshot(tools, f"report-{width}-full.png", full=True)
+    finally:
+        tools.close()
+
+
+def luminance(css_colour: str) -> float:
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css_colour)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_dark_mode_follows_the_system(browser: Browser, tmp_path: Path) -> None:
+    results, page = sample_page(tmp_path)
+    tools = browser.open(page)
+    colours = "[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color, getComputedStyle(document.querySelector('section')).backgroundColor]"
+    try:
+        viewport(tools, 1400)
+        light = tools.evaluate(colours)
+        media(tools, dark=True)
+        time.sleep(0.2)
+        dark = tools.evaluate(colours)
+        assert luminance(light[0]) > 0.8 and luminance(dark[0]) < 0.15, (light, dark)
+        assert luminance(dark[1]) > 0.8 and luminance(dark[2]) < 0.2  # light text on dark panels
+        check_in_browser(tools, results)
+        browser.screenshot(tools, "report-dark.png")
+    finally:
+        tools.close()
+
+
+A4_WIDTH_IN, A4_HEIGHT_IN = 8.27, 11.69
+PRINTABLE_PX = round((A4_WIDTH_IN * 25.4 - 24) / 25.4 * 96)  # 12 mm margins each side, in CSS pixels
+PRINTABLE_HEIGHT_PX = round((A4_HEIGHT_IN * 25.4 - 24) / 25.4 * 96)
+
+
+def test_print_is_a_few_pages_with_the_heat_map_whole(browser: Browser, tmp_path: Path) -> None:
+    _, page = sample_page(tmp_path)
+    tools = browser.open(page)
+    try:
+        media(tools, "print")
+        viewport(tools, PRINTABLE_PX, PRINTABLE_HEIGHT_PX)
+        time.sleep(0.2)
+        widths = tools.evaluate(
+            "Array.from(document.querySelectorAll('table.heat')).map((t) => [t.getBoundingClientRect().right, t.parentElement.scrollWidth, t.parentElement.clientWidth])"
+        )
+        assert len(widths) == 3  # clusters, registries, subscriptions
+        for right, scroll, client in widths:
+            assert right <= PRINTABLE_PX and scroll <= client, widths  # not cut at the page's edge
+        hidden = tools.evaluate(
+            "[document.querySelector('.toolbar').getClientRects().length, "
+            "Array.from(document.querySelectorAll('table.findings tr.r-p')).filter((r) => r.getClientRects().length).length]"
+        )
+        assert hidden == [0, 0]  # no buttons on paper; passing rows left to the screen
+        browser.screenshot(tools, "report-print.png")  # about the first sheet
+        browser.screenshot(tools, "report-print-full.png", full=True)
+        pdf = base64.b64decode(
+            tools.call("Page.printToPDF", paperWidth=A4_WIDTH_IN, paperHeight=A4_HEIGHT_IN, printBackground=True)[
+                "data"
+            ]
+        )
+    finally:
+        tools.close()
+    OUT.mkdir(exist_ok=True)
+    (OUT / "report-print.pdf").write_bytes(pdf)
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+    assert 1 < pages <= 7, f"{pages} pages"  # 6 today; was 41
+
+
+def download_csv(tools: DevTools, folder: Path) -> list[dict[str, str]]:
+    """Click the page's CSV button and read what the browser saved."""
+    folder.mkdir()  # a fresh one per download: the browser may reuse a file name
+    before: set[Path] = set()
+    tools.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(folder))
+    tools.evaluate("document.getElementById('csv').click()")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        new = [p for p in set(folder.iterdir()) - before if p.suffix == ".csv"]
+        if new:
+            time.sleep(0.2)  # the rename from .crdownload is the end of the write
+            text = new[0].read_bytes().decode("utf-8")
+            assert text.startswith("\ufeff") and text.endswith("\r\n")  # a BOM for spreadsheets, CRLF rows
+            return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+        time.sleep(0.1)
+    raise AssertionError(f"no CSV in {folder}: {sorted(p.name for p in folder.iterdir())}")
+
+
+def test_csv_of_the_findings_from_the_page(browser: Browser, tmp_path: Path) -> None:
+    results, page = sample_page(tmp_path)
+    tools = browser.open(page)
+    try:
+        total = sum(len(r.findings) for r in results)
+        assert tools.evaluate("document.getElementById('csv').textContent") == f"Download CSV ({total} findings)"
+        rows = download_csv(tools, tmp_path / "downloads")
+        assert len(rows) == total  # one row per finding
+        assert Counter((r["ResourceId"], r["ControlId"], r["Status"]) for r in rows) == expected_rows(results)
+        finding = next(
+            f
+            for r in results
+            for f in r.findings
+            if f.ControlId == "AKS.PrivateCluster" and f.ResourceName == "aks-web-prod"
+        )
+        row = next(r for r in rows if r["ResourceName"] == "aks-web-prod" and r["ControlId"] == "AKS.PrivateCluster")
+        assert row["Reason"] == finding.Reason and json.loads(row["Evidence"]) == json.loads(
+            json.dumps(finding.Evidence)
+        )
+        assert row["Production"] == "yes" and row["Owner"] == "team-web@contoso.com" and row["Topic"] == "API server"
+        assert "--enable-private-cluster" in row["Remediation"] and "\n" in row["Remediation"]
+        # The filter narrows the export to what it shows.
+        tools.evaluate(
+            "(() => { const f = document.getElementById('filter'); f.value = 'aks-web-prod'; f.dispatchEvent(new Event('input')); })()"
+        )
+        web = next(r for r in results if r.name == "aks-web-prod")
+        assert len(download_csv(tools, tmp_path / "downloads-web")) == len(web.findings)
+        assert tools.problems() == [] and [u for u in tools.requests() if not u.startswith(("file://", "blob:"))] == []
+    finally:
+        tools.close()
+
+
+def test_a_group_narrows_the_page(browser: Browser, tmp_path: Path) -> None:
+    results, page = sample_page(tmp_path)
+    tools = browser.open(page)
+    try:
+        tools.evaluate("document.querySelector('.tabs [data-tab=rg]').click()")
+        assert tools.evaluate("document.querySelector('[data-grouping=sub]').hidden") is True
+        tools.evaluate("document.querySelector('[data-grouping=rg] [data-show$=\"/rg-sandbox-dev\"]').click()")
+        sandbox = {r.resource_id for r in results if r.findings and r.findings[0].ResourceGroup == "rg-sandbox-dev"}
+        shown = tools.evaluate(
+            "Array.from(document.querySelectorAll('section.target')).map((s) => s.dataset.resourceId)"
+        )
+        assert set(shown) == sandbox and len(sandbox) == 2  # the cluster and the registry
+        assert tools.evaluate("document.getElementById('group-chip').textContent").startswith(
+            "Resource group: rg-sandbox-dev"
+        )
+        n = sum(len(r.findings) for r in results if r.resource_id in sandbox)
+        assert tools.evaluate("document.getElementById('csv').textContent") == f"Download CSV ({n} findings)"
+        tools.evaluate("document.getElementById('group-clear').click()")
+        assert tools.evaluate("document.querySelectorAll('section.target').length") == len(results)
+        assert tools.problems() == []
+    finally:
+        tools.close()
 
 
 def test_store_report_renders_in_chromium(browser: Browser, story: dict[str, Any]) -> None:
@@ -798,7 +1154,11 @@ def test_store_report_renders_in_chromium(browser: Browser, story: dict[str, Any
         )
         assert drawn > 0
         assert tools.evaluate("document.querySelectorAll('#regressions tr.regression').length") >= 3
-        tools.evaluate("document.getElementById('trend').scrollIntoView()")
+        viewport(tools, 390, 844)
+        assert tools.evaluate(LAYOUT)["bad"] == []
+        assert tools.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+        viewport(tools, 1400)
+        tools.evaluate("document.getElementById('regressions').scrollIntoView()")
         browser.screenshot(tools, "report-store.png")
     finally:
         tools.close()
@@ -815,28 +1175,37 @@ def test_a_thousand_targets_render_and_filter_in_chromium(
         loaded = time.perf_counter() - started
         assert loaded < 60, f"loaded in {loaded:.1f} s"
         dom = check_in_browser(tools, thousand)
-        # The script pages both lists: 50 rows of a table and 50 target sections at a time.
-        assert sum(1 for t in dom["targets"] if t["shown"]) == html_report.PAGE_SIZE
-        assert dom["heatRowsShown"] == html_report.PAGE_SIZE + 10 + 10  # clusters paged; registries, subscriptions
+        # The script draws a page at a time: 50 target sections, and 50 rows of each heat map table.
+        assert len(dom["targets"]) == html_report.PAGE_SIZE and not any(t["open"] for t in dom["targets"])
+        assert len(dom["heat"]) == html_report.PAGE_SIZE + 10 + 10  # clusters paged; registries, subscriptions
+        info = tools.evaluate("document.querySelector('[data-nav=targets] [data-page-info]').textContent")
+        assert info == "1–50 of 1,020 targets · page 1 of 21", info
         wanted = thousand[500]
         shown = tools.evaluate(
             "(() => { const f = document.getElementById('filter'); f.value = " + json.dumps(wanted.name) + ";"
             " f.dispatchEvent(new Event('input'));"
-            " return Array.from(document.querySelectorAll('section.target')).filter((s) => !s.hidden)"
-            ".map((s) => s.dataset.resourceId); })()"
+            " return Array.from(document.querySelectorAll('section.target')).map((s) => s.dataset.resourceId); })()"
         )
         assert shown == [wanted.resource_id]
-        failing = sum(1 for r in thousand if any(f.Status == Status.FAIL.value for f in r.findings))
+        assert tools.evaluate("document.getElementById('shown-count').textContent") == "1 of 1,020 targets match"
+        failing = sum(1 for r in thousand if any(f.Status in ("Fail", "Unknown") for f in r.findings))
         matching = tools.evaluate(
-            "(() => { const f = document.getElementById('filter'); f.value = ''; "
-            "document.getElementById('failing-only').click(); "
-            "return document.querySelector('[data-pager=targets]').dataset.matching; })()"
+            "(() => { const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); "
+            "document.getElementById('failing-only').click(); return document.getElementById('report').dataset.matching; })()"
         )
         assert matching == str(failing)
-        tools.evaluate(
-            "document.getElementById('failing-only').click(); document.getElementById('heatmap').scrollIntoView()"
+        tools.evaluate("document.getElementById('failing-only').click()")
+        # A link to a target on a later page turns to that page and opens it.
+        tools.evaluate("location.hash = '#t-700'")
+        time.sleep(0.3)
+        opened = tools.evaluate(
+            "(() => { const s = document.getElementById('t-700'); "
+            "return s && [s.querySelector('details').open, s.querySelectorAll('table.findings tbody tr').length]; })()"
         )
-        assert tools.problems() == []
+        assert opened is not None and opened[0] is True and opened[1] > 0
+        check_in_browser(tools, thousand)  # its rows are its findings
+        assert "shown of" not in tools.evaluate("document.body.innerText")
+        tools.evaluate("document.getElementById('heatmap').scrollIntoView()")
         browser.screenshot(tools, "report-1000.png")
     finally:
         tools.close()
@@ -848,9 +1217,15 @@ def test_hostile_names_stay_text_in_chromium(browser: Browser, tmp_path: Path) -
     page.write_text(html_report.render_html(results, generated_at=AS_OF), encoding="utf-8")
     tools = browser.open(page)
     try:
-        check_in_browser(tools, results)  # no dialog, no CSP violation, one script
+        check_in_browser(tools, results)  # no dialog, no CSP violation, the data block and one script
         name = tools.evaluate("document.querySelector('section.target[data-kind=cluster] .tname').textContent")
         assert name == XSS
         assert tools.evaluate("document.querySelectorAll('svg[onload], img, i').length") == 0
+        assert tools.evaluate("document.scripts.length") == 2
+        rows = download_csv(tools, tmp_path / "downloads")
+        cluster = [r for r in rows if r["ResourceId"] == results[0].resource_id]
+        assert len(cluster) == len(results[0].findings) and {r["ResourceName"] for r in cluster} == {XSS}
+        assert {r["Owner"] for r in cluster} == {"'" + OWNER}  # a spreadsheet shows it, never runs it
+        assert tools.problems() == []
     finally:
         tools.close()
