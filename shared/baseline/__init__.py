@@ -18,6 +18,7 @@ from shared.baseline.model import (
     Parameter,
     Reads,
     Remediation,
+    Topic,
     Verdict,
     document_label,
 )
@@ -37,6 +38,7 @@ def control(
     id: str,
     ref: str,
     title: str,
+    topic: Topic,
     section: str,
     severity: Severity,
     rationale: str,
@@ -77,6 +79,7 @@ def control(
                 frameworks=Frameworks(cis_aks=cis, mcsb=mcsb),
                 reads=Reads.of(reads, related),
                 flag=flag,
+                topic=topic,
             )
         )
         return fn

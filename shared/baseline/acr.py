@@ -8,7 +8,7 @@ from typing import Any
 from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context
-from shared.baseline.model import Control, Remediation, Verdict
+from shared.baseline.model import Control, Remediation, Topic, Verdict
 from shared.baseline.verdicts import check, failed, passed, unknown
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
@@ -23,6 +23,7 @@ PE_CONNECTIONS = "microsoft.containerregistry/registries/privateendpointconnecti
 flag_control(
     CONTROLS,
     id="ACR.AdminUserDisabled",
+    topic=Topic.REGISTRY,
     ref="ACR-001",
     title="The registry admin user is disabled",
     section="6.3",
@@ -45,6 +46,7 @@ flag_control(
 flag_control(
     CONTROLS,
     id="ACR.AnonymousPullDisabled",
+    topic=Topic.REGISTRY,
     ref="ACR-002",
     title="Anonymous pull is disabled",
     section="beyond",
@@ -64,6 +66,7 @@ flag_control(
 @control(
     CONTROLS,
     id="ACR.PublicNetworkAccessDisabled",
+    topic=Topic.REGISTRY,
     ref="ACR-003",
     title="The registry is not reachable from public networks",
     section="6.4",
@@ -94,6 +97,7 @@ def public_network(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="ACR.PrivateEndpoint",
+    topic=Topic.REGISTRY,
     ref="ACR-004",
     title="The registry has an approved private endpoint",
     section="6.4",
@@ -134,6 +138,7 @@ def private_endpoint(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="ACR.PremiumSku",
+    topic=Topic.REGISTRY,
     ref="ACR-005",
     title="The registry is Premium (needed for private link)",
     section="6.4",
@@ -158,6 +163,7 @@ def premium(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="ACR.ImageScanning",
+    topic=Topic.REGISTRY,
     ref="ACR-006",
     title="Images in the registry are scanned for vulnerabilities",
     section="6.1",

@@ -8,7 +8,7 @@ from typing import Any
 from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context
-from shared.baseline.model import Control, Remediation, Verdict
+from shared.baseline.model import Control, Remediation, Topic, Verdict
 from shared.baseline.verdicts import failed, passed
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
@@ -20,6 +20,7 @@ DOC_ENTRA = "https://learn.microsoft.com/azure/aks/enable-authentication-microso
 @control(
     CONTROLS,
     id="AKS.EntraIDIntegration",
+    topic=Topic.IDENTITY,
     ref="AKS-004",
     title="Cluster authentication uses managed Microsoft Entra ID integration",
     section="2.2",
@@ -55,6 +56,7 @@ def entra_id(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 flag_control(
     CONTROLS,
     id="AKS.KubernetesRBAC",
+    topic=Topic.IDENTITY,
     ref="AKS-005",
     title="Kubernetes RBAC is enabled",
     section="2.2",
@@ -75,6 +77,7 @@ flag_control(
 flag_control(
     CONTROLS,
     id="AKS.LocalAccountsDisabled",
+    topic=Topic.IDENTITY,
     ref="AKS-006",
     title="Local accounts are disabled",
     section="beyond",
@@ -93,6 +96,7 @@ flag_control(
 flag_control(
     CONTROLS,
     id="AKS.AzureRBAC",
+    topic=Topic.IDENTITY,
     ref="AKS-007",
     title="Azure RBAC authorizes access to Kubernetes",
     section="beyond",
@@ -113,6 +117,7 @@ flag_control(
 @control(
     CONTROLS,
     id="AKS.UserAssignedIdentity",
+    topic=Topic.IDENTITY,
     ref="AKS-008",
     title="The cluster runs with a user-assigned managed identity",
     section="2.2",

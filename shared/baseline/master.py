@@ -9,7 +9,7 @@ from typing import Any
 from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context
-from shared.baseline.model import Control, Remediation, Verdict
+from shared.baseline.model import Control, Remediation, Topic, Verdict
 from shared.baseline.verdicts import check, failed, not_applicable, passed
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
@@ -26,6 +26,7 @@ def is_private(doc: Doc) -> bool:
 flag_control(
     CONTROLS,
     id="AKS.PrivateCluster",
+    topic=Topic.API_SERVER,
     ref="AKS-001",
     title="API server is reachable only on a private endpoint",
     section="2.1",
@@ -57,6 +58,7 @@ def _open_to_all(cidr: str) -> bool:
 @control(
     CONTROLS,
     id="AKS.AuthorizedIPRanges",
+    topic=Topic.API_SERVER,
     ref="AKS-002",
     title="A public API server accepts only authorized IP ranges",
     section="2.1",
@@ -94,6 +96,7 @@ def authorized_ip_ranges(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.PrivateClusterNoPublicFQDN",
+    topic=Topic.API_SERVER,
     ref="AKS-003",
     title="A private cluster publishes no public FQDN",
     section="beyond",

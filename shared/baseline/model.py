@@ -9,6 +9,7 @@ reads over the control tests' cases and holds the declaration to it.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,18 @@ class Remediation:
         if self.note and self.cli:
             return f"{self.note}{' ' if self.inline else chr(10)}{self.cli}"
         return self.note or self.cli
+
+
+class Topic(enum.StrEnum):
+    """What a control is about, in the words of the people who fix it: how reports group controls."""
+
+    API_SERVER = "API server"
+    IDENTITY = "Identity and access"
+    NODES = "Nodes"
+    NETWORK = "Network"
+    POLICY = "Policy"
+    REGISTRY = "Registry"
+    DEFENDER = "Defender and monitoring"
 
 
 @dataclass(frozen=True)
@@ -173,7 +186,7 @@ class Control:
 
     id: str
     title: str
-    section: str  # seed section such as "2.1", or "beyond"
+    section: str  # the AKS security recommendations' section such as "2.1", or "beyond"
     severity: Severity
     target: TargetKind
     rationale: str
@@ -187,6 +200,7 @@ class Control:
     frameworks: Frameworks = field(default_factory=Frameworks)
     reads: Reads | None = None
     flag: FlagSpec | None = None  # set by the one-flag factory: what the flag is and its good value
+    topic: Topic | None = None  # None only for controls built outside the catalog (tests)
 
     def __post_init__(self) -> None:
         if not self.fix.text:

@@ -9,7 +9,7 @@ from shared.baseline import bicep, control, flag_control, nsg
 from shared.baseline import read as r
 from shared.baseline.context import Context
 from shared.baseline.master import is_private
-from shared.baseline.model import Control, Parameter, Remediation, Verdict
+from shared.baseline.model import Control, Parameter, Remediation, Topic, Verdict
 from shared.baseline.pools import LISTED, reading
 from shared.baseline.verdicts import check, failed, not_applicable, passed, unknown
 from shared.core import ids
@@ -28,6 +28,7 @@ OUTBOUND_TYPES = (
 @control(
     CONTROLS,
     id="AKS.NodeSubnetNSG",
+    topic=Topic.NETWORK,
     ref="AKS-023",
     title="NSGs on node subnets do not break cluster traffic",
     section="3.1",
@@ -99,6 +100,7 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.NetworkPolicy",
+    topic=Topic.NETWORK,
     ref="AKS-024",
     title="A network policy engine is enabled",
     section="3.2",
@@ -127,6 +129,7 @@ def network_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 flag_control(
     CONTROLS,
     id="AKS.NoNodePublicIP",
+    topic=Topic.NETWORK,
     ref="AKS-025",
     title="Nodes have no public IP addresses",
     section="3.3",
@@ -149,6 +152,7 @@ flag_control(
 @control(
     CONTROLS,
     id="AKS.NoPublicLoadBalancerServices",
+    topic=Topic.NETWORK,
     ref="AKS-026",
     title="No Kubernetes service is exposed on a public load balancer IP",
     section="3.3",
@@ -231,6 +235,7 @@ def no_public_lb_services(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict
 @control(
     CONTROLS,
     id="AKS.ManagedIngress",
+    topic=Topic.NETWORK,
     ref="AKS-027",
     title="Ingress goes through a managed ingress (Application Gateway or app routing)",
     section="3.3",
@@ -259,6 +264,7 @@ def managed_ingress(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 flag_control(
     CONTROLS,
     id="AKS.HttpApplicationRoutingDisabled",
+    topic=Topic.NETWORK,
     ref="AKS-028",
     title="The HTTP application routing add-on is off",
     section="beyond",
@@ -279,6 +285,7 @@ flag_control(
 @control(
     CONTROLS,
     id="AKS.EgressThroughFirewall",
+    topic=Topic.NETWORK,
     ref="AKS-029",
     title="Egress leaves through a firewall (userDefinedRouting)",
     section="3.4",
@@ -364,6 +371,7 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.PrivateClusterNoPublicEgress",
+    topic=Topic.NETWORK,
     ref="AKS-030",
     title="A private cluster has no public egress IP",
     section="3.4",

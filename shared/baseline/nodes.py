@@ -9,7 +9,7 @@ from typing import Any
 from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context, Pool
-from shared.baseline.model import Control, Parameter, Remediation, Verdict
+from shared.baseline.model import Control, Parameter, Remediation, Topic, Verdict
 from shared.baseline.pools import LISTED, every_pool, reading
 from shared.baseline.verdicts import check, failed, not_applicable, passed, unknown
 from shared.core.documents import Doc
@@ -50,6 +50,7 @@ def _mode(pool: Pool) -> str:
 @control(
     CONTROLS,
     id="AKS.NodeOSUpgradeChannel",
+    topic=Topic.NODES,
     ref="AKS-009",
     title="Node OS images are patched automatically",
     section="2.3",
@@ -79,6 +80,7 @@ def node_os_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.AutoUpgradeChannel",
+    topic=Topic.NODES,
     ref="AKS-010",
     title="The cluster follows an automatic upgrade channel",
     section="2.3",
@@ -105,6 +107,7 @@ def auto_upgrade(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.SupportedKubernetesVersion",
+    topic=Topic.NODES,
     ref="AKS-011",
     title="Control plane and every pool run a supported Kubernetes minor",
     section="2.3",
@@ -167,6 +170,7 @@ def supported_version(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.IsolatedVMSizes",
+    topic=Topic.NODES,
     ref="AKS-012",
     title="Node pools use isolated VM sizes or dedicated hosts",
     section="2.3",
@@ -202,6 +206,7 @@ CRITICAL_TAINT = "criticaladdonsonly=true:noschedule"
 @control(
     CONTROLS,
     id="AKS.SystemPoolIsolation",
+    topic=Topic.NODES,
     ref="AKS-013",
     title="System pools are tainted and workloads run in user pools",
     section="2.3",
@@ -249,6 +254,7 @@ def system_pool_isolation(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict
 @control(
     CONTROLS,
     id="AKS.DedicatedWorkloadPools",
+    topic=Topic.NODES,
     ref="AKS-014",
     title="Workloads are separated across dedicated user pools",
     section="2.3",
@@ -282,6 +288,7 @@ def dedicated_pools(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.SSHAccessDisabled",
+    topic=Topic.NODES,
     ref="AKS-015",
     title="SSH to nodes is disabled",
     section="2.3",
@@ -328,6 +335,7 @@ def _assignment_scope(doc: Doc) -> str:
 @control(
     CONTROLS,
     id="AKS.AcrPullWithManagedIdentity",
+    topic=Topic.REGISTRY,
     ref="AKS-016",
     title="Images are pulled with the kubelet identity, from registries without admin user",
     section="2.3",
@@ -385,6 +393,7 @@ def acr_pull(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.MonitoringEnabled",
+    topic=Topic.DEFENDER,
     ref="AKS-017",
     title="Container Insights or managed Prometheus collects cluster telemetry",
     section="2.3",
@@ -431,6 +440,7 @@ DESTINATIONS = ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId"
 @control(
     CONTROLS,
     id="AKS.ControlPlaneAuditLogs",
+    topic=Topic.DEFENDER,
     ref="AKS-018",
     title="Kubernetes audit logs are sent to a destination",
     section="beyond",
@@ -484,6 +494,7 @@ def audit_logs(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 flag_control(
     CONTROLS,
     id="AKS.DefenderSensor",
+    topic=Topic.DEFENDER,
     ref="AKS-019",
     title="The Defender for Containers sensor runs in the cluster",
     section="2.3",
@@ -508,6 +519,7 @@ def _tier(doc: Doc | None) -> str | None:
 @control(
     CONTROLS,
     id="SUB.DefenderForContainers",
+    topic=Topic.DEFENDER,
     ref="SUB-001",
     title="Defender for Containers is on for the subscription",
     section="2.3",
@@ -547,6 +559,7 @@ def defender_containers(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="SUB.DefenderForServers",
+    topic=Topic.DEFENDER,
     ref="SUB-002",
     title="Defender for Servers is on for the subscription",
     section="2.3",
@@ -585,6 +598,7 @@ def defender_servers(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 flag_control(
     CONTROLS,
     id="AKS.EncryptionAtHost",
+    topic=Topic.NODES,
     ref="AKS-020",
     title="Every pool encrypts at host",
     section="beyond",
@@ -610,6 +624,7 @@ flag_control(
 @control(
     CONTROLS,
     id="AKS.KmsEtcdEncryption",
+    topic=Topic.API_SERVER,
     ref="AKS-021",
     title="Kubernetes secrets in etcd are encrypted with a Key Vault key (KMS)",
     section="beyond",
@@ -647,6 +662,7 @@ def kms(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.ImageCleaner",
+    topic=Topic.NODES,
     ref="AKS-022",
     title="Image Cleaner removes stale, vulnerable images from nodes",
     section="beyond",

@@ -8,7 +8,7 @@ from typing import Any
 from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context, PolicyAssignment
-from shared.baseline.model import Control, Remediation, Verdict
+from shared.baseline.model import Control, Remediation, Topic, Verdict
 from shared.baseline.verdicts import check, failed, passed, unknown
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
@@ -88,6 +88,7 @@ def assigned(
 flag_control(
     CONTROLS,
     id="AKS.AzurePolicyAddon",
+    topic=Topic.POLICY,
     ref="AKS-031",
     title="The Azure Policy add-on enforces policies inside the cluster",
     section="4.1",
@@ -109,6 +110,7 @@ flag_control(
 @control(
     CONTROLS,
     id="AKS.NonRootPolicy",
+    topic=Topic.POLICY,
     ref="AKS-032",
     title="Policy keeps containers from running as root or privileged",
     section="4.1",
@@ -139,6 +141,7 @@ def non_root_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.KeyVaultSecretsProvider",
+    topic=Topic.IDENTITY,
     ref="AKS-033",
     title="Secrets come from Key Vault through the Secrets Store CSI driver",
     section="4.2",
@@ -174,6 +177,7 @@ def keyvault_csi(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.WorkloadIdentity",
+    topic=Topic.IDENTITY,
     ref="AKS-034",
     title="Workload identity is enabled",
     section="4.3",
@@ -205,6 +209,7 @@ def workload_identity(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 flag_control(
     CONTROLS,
     id="AKS.NoPodIdentity",
+    topic=Topic.IDENTITY,
     ref="AKS-035",
     title="Deprecated pod-managed identity is off",
     section="4.3",
@@ -224,6 +229,7 @@ flag_control(
 @control(
     CONTROLS,
     id="AKS.DefaultNamespacePolicy",
+    topic=Topic.POLICY,
     ref="AKS-036",
     title="Policy keeps workloads out of the default namespace",
     section="4.4",
@@ -249,6 +255,7 @@ def _kubernetes_or_unknown(category: str | None) -> bool:
 @control(
     CONTROLS,
     id="AKS.PolicyCompliance",
+    topic=Topic.POLICY,
     ref="AKS-037",
     title="No Kubernetes policy assigned to the cluster reports NonCompliant",
     section="beyond",
@@ -303,6 +310,7 @@ def policy_compliance(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 @control(
     CONTROLS,
     id="AKS.AuthorizedIPRangesPolicy",
+    topic=Topic.POLICY,
     ref="AKS-038",
     title="Policy audits authorized IP ranges on clusters",
     section="5.0",
@@ -331,6 +339,7 @@ def _has_image_regex(a: PolicyAssignment) -> bool:
 @control(
     CONTROLS,
     id="AKS.AllowedImagesPolicy",
+    topic=Topic.POLICY,
     ref="AKS-039",
     title="Policy admits only images from trusted registries",
     section="6.2",

@@ -209,7 +209,7 @@ def _control_rows(findings: Sequence[Finding], controls: Sequence[Control]) -> l
             ControlRow(
                 id=cid,
                 title=c.title if c else f.ControlTitle,
-                topic=words.topic_of(cid, c.section if c else f.Section, c),
+                topic=words.topic_of(c),
                 severity=c.severity.value if c else f.Severity,
                 applies_to=target_short_name(c.target.value if c else f.ResourceType),
                 benchmarks=words.benchmark_ids(c),
