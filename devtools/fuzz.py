@@ -58,7 +58,8 @@ from shared.adapters.tables import keys
 from shared.adapters.tables.store import Store
 from shared.baseline.registry import CATALOG
 from shared.core import ids
-from shared.core.documents import Estate, LoadError, load_json_text
+from shared.core.documents import Estate, LoadError
+from shared.core.inputs import load_json_text
 from shared.core.model import Status, TargetKind
 from shared.core.resource_types import T_CLUSTER, T_REGISTRY
 from shared.core.settings import Settings

@@ -22,7 +22,8 @@ from shared.adapters.sources.arm import ArmSource
 from shared.adapters.sources.base import TargetRead, TransientSourceError
 from shared.adapters.sources.graph import ResourceGraphLister
 from shared.core import ids, resource_types
-from shared.core.documents import Estate, fold, load_paths
+from shared.core.documents import Estate, fold
+from shared.core.inputs import load_paths
 from shared.core.settings import Settings
 from shared.evaluation.engine import evaluate_target, targets_of
 

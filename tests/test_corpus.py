@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from shared.baseline.registry import CATALOG
-from shared.core.documents import Estate, load_paths
+from shared.core.documents import Estate
+from shared.core.inputs import load_paths
 from shared.core.model import Finding, TargetResult
 from shared.core.resource_types import T_CLUSTER, T_REGISTRY
 from shared.evaluation.engine import evaluate_estate

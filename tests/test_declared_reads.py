@@ -21,7 +21,7 @@ from recorder import Recorded, as_source, declared, recording, same
 
 from shared.baseline.model import Control
 from shared.baseline.registry import CATALOG
-from shared.core.documents import load_paths
+from shared.core.inputs import load_paths
 from shared.evaluation.engine import evaluate_estate
 
 ESTATE = Path(__file__).resolve().parent.parent / "examples" / "estate"

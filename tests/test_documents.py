@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from shared.core import ids
-from shared.core.documents import POLICY_STATES, Estate, LoadError, Problem, estate_from_payloads, fold, load_paths
+from shared.core.documents import POLICY_STATES, Estate, LoadError, Problem, estate_from_payloads, fold
+from shared.core.inputs import load_paths
 from shared.evaluation.engine import evaluate_documents, targets_of
 
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"

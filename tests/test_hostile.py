@@ -50,7 +50,8 @@ from shared.adapters.sources.arm import ArmSource
 from shared.adapters.tables import keys
 from shared.adapters.tables.store import Store
 from shared.core import ids
-from shared.core.documents import Estate, LoadError, load_json_text, load_paths
+from shared.core.documents import Estate, LoadError
+from shared.core.inputs import load_json_text, load_paths
 from shared.core.settings import Settings
 from shared.core.work import BadWorkItem, WorkItem
 from shared.evaluation.engine import evaluate_target, targets_of

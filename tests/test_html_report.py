@@ -37,8 +37,8 @@ from devtools.azurite import Azurite
 from shared import cli
 from shared.baseline.model import Control, Frameworks, Topic
 from shared.baseline.registry import CATALOG, CATALOG_BY_ID
-from shared.core.documents import load_paths
 from shared.core.ids import norm
+from shared.core.inputs import load_paths
 from shared.core.model import Status, TargetResult
 from shared.evaluation.engine import evaluate_documents, evaluate_estate
 from shared.reports import explain

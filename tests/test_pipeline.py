@@ -18,7 +18,7 @@ from shared.adapters.sources.base import TransientSourceError
 from shared.adapters.sources.folder import FolderSource
 from shared.adapters.tables.store import Store, StoreUnavailable, open_store
 from shared.core import ids
-from shared.core.documents import load_paths
+from shared.core.inputs import load_paths
 from shared.core.settings import Settings
 from shared.core.work import WorkItem
 from shared.evaluation.engine import targets_of

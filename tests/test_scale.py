@@ -29,7 +29,8 @@ from shared.adapters.sources.snapshot import GraphSnapshotSource, SubscriptionSn
 from shared.adapters.sources.transport import RequestCounter
 from shared.adapters.tables.store import Store
 from shared.core import ids
-from shared.core.documents import POLICY_STATES, load_paths
+from shared.core.documents import POLICY_STATES
+from shared.core.inputs import load_paths
 from shared.core.resource_types import (
     T_AGENT_POOL,
     T_CLUSTER,

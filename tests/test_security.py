@@ -36,7 +36,7 @@ from shared.adapters.logs import IngestionPublisher
 from shared.adapters.sources.arm import ArmSource
 from shared.adapters.sources.base import TransientSourceError
 from shared.adapters.sources.graph import ResourceGraphLister
-from shared.core.documents import load_paths
+from shared.core.inputs import load_paths
 from shared.core.settings import Settings, SettingsError
 from shared.evaluation.engine import targets_of
 from shared.service import events

@@ -13,7 +13,7 @@ from shared.adapters.tables import chunks, keys
 from shared.adapters.tables.reconcile import deletion_superseded, newer_read_stored, reconcile
 from shared.adapters.tables.rows import DIRECTORY, DIRECTORY_COMPLETE, SUMMARY, Summary
 from shared.adapters.tables.store import Store
-from shared.core.documents import load_paths
+from shared.core.inputs import load_paths
 from shared.core.model import TargetResult
 from shared.evaluation.engine import evaluate_target, targets_of
 

@@ -16,7 +16,8 @@ from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
 from shared.cli import dev_storage, doctor, options
 from shared.cli import pipeline as cli_pipeline
 from shared.core.clock import Clock, system_clock
-from shared.core.documents import LoadError, load_paths, max_input_bytes
+from shared.core.documents import LoadError
+from shared.core.inputs import load_paths, max_input_bytes
 from shared.core.model import Severity, Status, TargetResult
 from shared.evaluation.config import Config, ConfigError
 from shared.evaluation.engine import evaluate_estate

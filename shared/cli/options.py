@@ -9,7 +9,7 @@ import stat
 import sys
 from collections.abc import Callable
 
-from shared.core.documents import DEFAULT_MAX_INPUT_MB, MAX_INPUT_ENV
+from shared.core.inputs import DEFAULT_MAX_INPUT_MB, MAX_INPUT_ENV
 
 
 def add_input_cap(p: argparse.ArgumentParser) -> None:

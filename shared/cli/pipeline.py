@@ -20,8 +20,9 @@ from typing import Any
 from shared.adapters.queue import MemoryQueue
 from shared.cli import options
 from shared.core.clock import Clock, beyond
-from shared.core.documents import LoadError, load_json_text, max_input_bytes, read_input
+from shared.core.documents import LoadError
 from shared.core.ids import norm
+from shared.core.inputs import load_json_text, max_input_bytes, read_input
 from shared.core.model import Severity
 from shared.core.serialize import parse_utc
 from shared.core.settings import Settings, SettingsError

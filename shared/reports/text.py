@@ -8,7 +8,7 @@ returned strings carry no trailing newline; the caller adds one when it writes
 Formats:
 
 * ``render_table``     a terminal table, worst target first, failing controls first
-* ``render_json``      the finding records of DESIGN.md, field for field
+* ``render_json``      the finding records of docs/architecture.md, field for field
 * ``render_markdown``  a summary table and one findings table per target
 * ``render_sarif``     SARIF 2.1.0 as GitHub code scanning accepts it
 * ``render_catalog``   the control catalog as a table, JSON or the docs/controls.md page
@@ -244,7 +244,7 @@ def render_table(results: Sequence[TargetResult], width: int = TABLE_WIDTH) -> s
 
 
 def render_json(results: Sequence[TargetResult]) -> str:
-    """The finding records (DESIGN.md field names, dataclass order) as a JSON list.
+    """The finding records (docs/architecture.md field names, dataclass order) as a JSON list.
 
     Targets and findings keep the order they were given in.
     """

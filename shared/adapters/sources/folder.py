@@ -14,7 +14,8 @@ from pathlib import Path
 from shared.adapters.sources.base import TargetRead, TargetRef
 from shared.core import ids
 from shared.core.clock import Clock, system_clock
-from shared.core.documents import Estate, load_paths
+from shared.core.documents import Estate
+from shared.core.inputs import load_paths
 from shared.evaluation.engine import targets_of
 
 

@@ -1,0 +1,173 @@
+"""Reading inputs: files, folders and stdin, the same way for every command.
+
+Only regular files are read (a FIFO or a device would block or never end), each under a size
+cap; a folder is walked for ``*.json`` without the folders of tools; every input that cannot be
+read is named in a LoadError, or collected so that the other inputs are still read.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from shared.core.documents import Estate, LoadError
+
+
+def load_json_text(text: str, origin: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(f"{origin}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise LoadError(f"{origin}: JSON nested too deeply to read") from exc
+
+
+# An input larger than this is refused with a message, not read: parsing JSON takes several
+# times its size in memory. Users with a bigger export raise it (--max-input-mb).
+DEFAULT_MAX_INPUT_MB = 256
+MAX_INPUT_ENV = "AKS_COMPLIANCE_MAX_INPUT_MB"
+# Folders that hold tools, not estates: walking them costs seconds and finds only other JSON.
+SKIPPED_DIRS = frozenset({".git", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"})
+
+
+def max_input_bytes(megabytes: float | None = None) -> int:
+    """The per-file input cap: ``megabytes``, else $AKS_COMPLIANCE_MAX_INPUT_MB, else 256 MB."""
+    if megabytes is None:
+        raw = os.environ.get(MAX_INPUT_ENV, "").strip()
+        try:
+            megabytes = float(raw) if raw else DEFAULT_MAX_INPUT_MB
+        except ValueError as exc:
+            raise LoadError(f"{MAX_INPUT_ENV}={raw!r} is not a number of megabytes") from exc
+    if megabytes <= 0:
+        raise LoadError(f"the input cap must be a positive number of megabytes, not {megabytes}")
+    return int(megabytes * 1024 * 1024)
+
+
+def _origin(name: str) -> str:
+    return "<stdin>" if name == "-" else (os.path.relpath(name) if not os.path.isabs(name) else name)
+
+
+def _why_unreadable(name: str, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"{_origin(name)}: a symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        return f"{_origin(name)}: no such file or directory"
+    if exc.errno == errno.EACCES:
+        return f"{_origin(name)}: permission denied"
+    return f"{_origin(name)}: cannot read ({exc.strerror or exc})"
+
+
+def read_input(name: str, max_bytes: int | None = None) -> tuple[str, str]:
+    """(origin, text) of one input file or ``-`` (stdin); LoadError naming it when it cannot be read.
+
+    Only regular files are read: a FIFO or a device would block or never end. The size is
+    checked before reading, so an input over the cap costs nothing.
+    """
+    limit = max_input_bytes() if max_bytes is None else max_bytes
+    origin = _origin(name)
+    if name == "-":
+        stream = getattr(sys.stdin, "buffer", None)  # a text-only stdin (a test, an embedding) has none
+        data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8")
+    else:
+        try:
+            info = os.stat(name)
+        except OSError as exc:
+            raise LoadError(_why_unreadable(name, exc)) from exc
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+            raise LoadError(f"{origin}: {kind}, not a regular file: not read")
+        if info.st_size > limit:
+            raise LoadError(f"{origin}: {_mb(info.st_size)}, over the input cap of {_mb(limit)} (--max-input-mb)")
+        try:
+            with open(name, "rb") as fh:
+                data = fh.read(limit + 1)
+        except OSError as exc:
+            raise LoadError(_why_unreadable(name, exc)) from exc
+    if len(data) > limit:
+        raise LoadError(f"{origin}: over the input cap of {_mb(limit)} (--max-input-mb)")
+    try:
+        return origin, data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{origin}: not UTF-8 text (byte {exc.start})") from exc
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):,.0f} MB" if size >= 1024 * 1024 else f"{size:,} bytes"
+
+
+def iter_input_files(paths: Iterable[str], errors: list[LoadError] | None = None) -> Iterator[str]:
+    """Expand directories (recursively, ``*.json`` in sorted order, tool folders skipped); ``-`` is stdin.
+
+    A path that cannot be listed raises LoadError, or is added to ``errors`` when given
+    (the caller goes on with the rest).
+    """
+    for p in paths:
+        try:
+            if p == "-":
+                yield p
+            elif os.path.isdir(p):
+                yield from _walk(p, errors)
+            else:
+                os.stat(p)  # a missing file or a link loop is named now, not when it is read
+                yield p
+        except OSError as exc:
+            problem = LoadError(_why_unreadable(p, exc))
+            if errors is None:
+                raise problem from exc
+            errors.append(problem)
+
+
+def _walk(folder: str, errors: list[LoadError] | None) -> Iterator[str]:
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder, onerror=None):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".venv"))
+        for f in files:
+            if not f.lower().endswith(".json"):
+                continue
+            path = os.path.join(root, f)
+            try:
+                os.stat(path)
+            except OSError as exc:  # a dangling link or a loop: say which, go on
+                problem = LoadError(_why_unreadable(path, exc))
+                if errors is None:
+                    raise problem from exc
+                errors.append(problem)
+                continue
+            found.append(path)
+    yield from sorted(found)
+
+
+def load_paths(
+    paths: Iterable[str],
+    estate: Estate | None = None,
+    *,
+    max_bytes: int | None = None,
+    errors: list[LoadError] | None = None,
+    skip: Callable[[str], bool] | None = None,
+) -> Estate:
+    """Read files, directories and stdin into one Estate.
+
+    An unreadable input raises LoadError naming it; with ``errors``, it is added there and the
+    other inputs are still read. ``skip`` leaves out files by path (e.g. the command's own output).
+    """
+    estate = estate if estate is not None else Estate()
+    limit = max_input_bytes() if max_bytes is None else max_bytes
+    for name in iter_input_files(paths, errors):
+        if skip is not None and name != "-" and skip(name):
+            continue
+        try:
+            origin, text = read_input(name, limit)
+            payload = load_json_text(text, origin)
+        except LoadError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            continue
+        estate.add_payload(payload, origin)
+    estate.resolve_pending()
+    return estate
