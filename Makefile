@@ -13,7 +13,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 FAKE_DATES ?= 2026-01-15 2031-07-01
 # Every test but the browser, checkov and Kusto-service ones (they read no clock) and the slow
 # fault-injection and fuzz runs (their rig keeps one clock of its own; under libfaketime's locks
-# the nine parallel chaos scenarios take five times as long) runs at those dates.
+# the parallel chaos scenarios take five times as long) runs at those dates.
 DATED_TESTS ?= not browser and not checkov and not node and not slow
 
 # What running needs (the venv, Azurite); the tests also need checkov's own venv.
