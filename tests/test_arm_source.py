@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -571,12 +572,34 @@ def test_the_cache_refuses_a_fetch_started_before_the_event() -> None:
 def test_cache_entries_expire_and_the_cache_is_bounded() -> None:
     clock = Clock(NOW)
     cache = SharedCache(300, clock, max_entries=3)
-    for i in range(5):
-        cache.get((str(i),), None, lambda i=i: _outcome(clock.now, i))
-    assert len(cache) == 3  # the oldest two went first
+    fetched: list[str] = []
+
+    def get(key: str, size: int = 0) -> Outcome:
+        def fetch() -> Outcome:
+            fetched.append(key)
+            return replace(_outcome(clock.now, key), size=size)
+
+        return cache.get((key,), None, fetch)
+
+    for key in "abc":
+        get(key)
+    get("a")  # a hit: now the most recently used
+    get("d")
+    assert len(cache) == 3 and fetched == ["a", "b", "c", "d"]  # b, the least recently used, went
+    get("a")
+    get("b")
+    assert fetched == ["a", "b", "c", "d", "b"]
     clock.now = NOW + timedelta(seconds=301)
-    cache.get(("new",), None, lambda: _outcome(clock.now))
+    get("e")
     assert len(cache) == 1  # every expired entry went on the next store
+    cache = SharedCache(300, clock, max_chars=100)
+    get("x", 60)
+    get("y", 60)
+    assert len(cache) == 1  # 120 characters of JSON > 100: x, the least recently used, went
+    before = len(fetched)
+    get("y")
+    get("x")
+    assert fetched[before:] == ["x"]
     off = SharedCache(0, clock)
     fetched: list[int] = []
     for _ in range(2):

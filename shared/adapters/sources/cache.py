@@ -7,7 +7,8 @@ initiatives, Kubernetes versions per region) and every document found by followi
 (subnets, NSGs, route tables: a hub's route table sits under every spoke cluster's subnet).
 An outcome is kept for ``settings.shared_cache_seconds`` (0: nothing is kept or shared), so a
 sweep reads each once per subscription and a fan-out (one change, a work item for every
-target that used the document) once in all. A caller passing ``fresh_after`` (the time of the
+target that used the document) once in all; beyond :data:`MAX_ENTRIES` outcomes or
+:data:`MAX_CHARS` characters of JSON the least recently used go first. A caller passing ``fresh_after`` (the time of the
 event its work item is for) refuses any copy read before it: the document is read again, and
 the new copy serves the rest of the fan-out, whose items carry the same time. However many
 threads ask for one key at once, one of them fetches; the others take its outcome when it
@@ -36,8 +37,9 @@ from shared.core import ids
 from shared.core.clock import Clock
 from shared.core.resource_types import ResourceType, Scope
 
-MAX_ENTRIES = 100_000  # cached outcomes (a document is a few KB; the TTL usually evicts first)
-MAX_HINTS = 20_000  # targets whose last read is remembered (~1-2 KB each)
+MAX_ENTRIES = 20_000  # cached outcomes; the TTL usually evicts first
+MAX_CHARS = 32_000_000  # characters of JSON they came in (a subnet with hundreds of NICs is tens of KB)
+MAX_HINTS = 10_000  # targets whose last read is remembered (~2.5 KB each)
 
 
 def shared_by_many(rtype: ResourceType) -> bool:
@@ -46,12 +48,18 @@ def shared_by_many(rtype: ResourceType) -> bool:
 
 
 class SharedCache:
-    def __init__(self, ttl_seconds: float, clock: Clock, max_entries: int = MAX_ENTRIES) -> None:
+    """Outcomes by key for ``ttl_seconds``; the least recently used go first beyond the bounds."""
+
+    def __init__(
+        self, ttl_seconds: float, clock: Clock, max_entries: int = MAX_ENTRIES, max_chars: int = MAX_CHARS
+    ) -> None:
         self.ttl = timedelta(seconds=ttl_seconds)
         self.max_entries = max_entries
+        self.max_chars = max_chars
         self._clock = clock
-        # In the order they were stored, which is (nearly) the order of read_at: expiry pops from the front.
+        # Least recently used first: a hit moves to the end, eviction pops from the front.
         self._outcomes: OrderedDict[tuple[str, ...], Outcome] = OrderedDict()
+        self._chars = 0
         self._inflight: dict[tuple[str, ...], tuple[datetime, Future[Outcome]]] = {}
         self._lock = threading.Lock()
         self.fetches = 0  # outcomes fetched (not served from the cache), for tests and benchmarks
@@ -65,6 +73,7 @@ class SharedCache:
                 now = self._clock()
                 hit = self._outcomes.get(key)
                 if hit is not None and now - hit.read_at < self.ttl and _fresh(hit.read_at, fresh_after):
+                    self._outcomes.move_to_end(key)
                     return hit
                 running = self._inflight.get(key)
                 if running is not None and _fresh(running[0], fresh_after):
@@ -94,19 +103,23 @@ class SharedCache:
                 del self._inflight[key]
             stored = self._outcomes.get(key)
             if stored is None or stored.read_at <= outcome.read_at:  # never replace a newer copy
-                self._outcomes.pop(key, None)
+                if stored is not None:
+                    self._chars -= self._outcomes.pop(key).size
                 self._outcomes[key] = outcome
+                self._chars += outcome.size
             self._evict(self._clock())
         mine.set_result(outcome)
         return outcome
 
     def _evict(self, now: datetime) -> None:
-        """Expired entries from the front, and the oldest beyond ``max_entries`` (under the lock)."""
+        """From the front (under the lock): expired entries, and the least recently used beyond the bounds."""
         while self._outcomes:
-            key, oldest = next(iter(self._outcomes.items()))
-            if now - oldest.read_at < self.ttl and len(self._outcomes) <= self.max_entries:
-                return
+            key, first = next(iter(self._outcomes.items()))
+            within = len(self._outcomes) <= self.max_entries and self._chars <= self.max_chars
+            if within and now - first.read_at < self.ttl:
+                return  # (an expired entry behind a recently used one waits: a lookup checks the TTL itself)
             del self._outcomes[key]
+            self._chars -= first.size
 
     def __len__(self) -> int:
         return len(self._outcomes)
