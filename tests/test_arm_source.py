@@ -460,14 +460,18 @@ def test_the_next_read_of_a_target_takes_one_round_and_reads_the_same(monkeypatc
         assert again.estate.docs.keys() == first.estate.docs.keys()
         assert findings(again) == findings(first)
 
-        # The subnet no longer uses the route table: the hinted copy is dropped, not kept.
+        # The subnet no longer uses the route table: the hinted copy is dropped, not kept (and
+        # a failure to read it, sent ahead on the hint, is no error).
         vnet = copy.deepcopy(double.get(ROUTE_TABLE.split("/routeTables/")[0] + "/virtualNetworks/vnet-aks-prod"))
         assert vnet is not None
         del vnet["properties"]["subnets"][0]["properties"]["routeTable"]
         double.put(vnet)
+        double.fail(r"/routetables/rt-aks-egress$", status=503)
         rounds.clear()
         moved = live.read(CLUSTER_A)
         assert len(rounds) == 1 and moved.estate.get(ROUTE_TABLE) is None
+        assert double.count(r"/routetables/rt-aks-egress$") > 1
+        double.clear_faults()
         want = baseline.read(CLUSTER_A)
         assert moved.estate.docs.keys() == want.estate.docs.keys()
         assert findings(moved) == findings(want)
@@ -479,6 +483,11 @@ def test_the_next_read_of_a_target_takes_one_round_and_reads_the_same(monkeypatc
         back = live.read(CLUSTER_A)
         assert len(rounds) == 2 and back.estate.get(ROUTE_TABLE) is not None
         assert findings(back) == findings(first)
+        # A document still wanted that cannot be read fails the read, hinted or not.
+        double.fail(r"/routetables/rt-aks-egress$", status=503)
+        with pytest.raises(TransientSourceError, match="503"):
+            live.read(CLUSTER_A)
+        double.clear_faults()
         live.close()
         baseline.close()
 

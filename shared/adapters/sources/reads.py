@@ -36,10 +36,10 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.adapters.sources import operations
-from shared.adapters.sources.base import TargetRead
+from shared.adapters.sources.base import TargetRead, TransientSourceError
 from shared.adapters.sources.cache import Want, shared_by_many
 from shared.adapters.sources.operations import segment
 from shared.adapters.sources.transport import Call, Outcome, RequestCounter
@@ -51,6 +51,7 @@ from shared.core.versions import LiveVersionSource, default_source
 if TYPE_CHECKING:
     from shared.adapters.sources.arm import ArmSource
 
+_T = TypeVar("_T")
 Fetch = Callable[[], Outcome]
 Step = tuple[Fetch, Callable[[Outcome], None]]  # a fetch and how to apply its outcome
 
@@ -77,12 +78,12 @@ def ids_at(data: Any, path: str) -> list[str]:
     return [v for v in values if isinstance(v, str) and ids.is_arm_id(v)]
 
 
-def run_all(pool: Executor | None, tasks: list[Fetch]) -> list[Outcome]:
+def run_all(pool: Executor | None, tasks: list[Callable[[], _T]]) -> list[_T]:
     """Run independent fetches, in parallel on ``pool`` when there is one; the first failure raises."""
     if pool is None or len(tasks) < 2:
         return [task() for task in tasks]
     futures = [pool.submit(task) for task in tasks]
-    results: list[Outcome] = []
+    results: list[_T] = []
     error: BaseException | None = None
     for future in futures:
         try:
@@ -324,12 +325,14 @@ class _TargetRead(Reader):
             return doc
         # With hints (what the last read of this target asked for), everything goes out with the GET.
         hinted = self.source.hints.get(ids.norm(self.target_id)) if self.source.prefetch else ()
-        ahead = [(want.key, self.step(want)[0]) for want in hinted]
+        ahead = [(want.key, _forgiving(self.step(want)[0])) for want in hinted]
         got, *early = run_all(self.source.pool, [get, *(fetch for _, fetch in ahead)])
+        assert got is not None  # the target's GET raises what it cannot read
         doc = self.target(got, rtype.name)
         if doc is None or got.bodies is None:
             return doc
-        sent = {key: outcome for (key, _), outcome in zip(ahead, early, strict=True)}
+        # What was sent ahead; one that failed is sent again below if it is still wanted.
+        sent = {key: outcome for (key, _), outcome in zip(ahead, early, strict=True) if outcome is not None}
         requested: set[str] = set()
         wants = self.related_wants(doc) + self.referenced_wants([doc], requested)
         made: list[Want] = []
@@ -346,6 +349,18 @@ class _TargetRead(Reader):
             wants = self.referenced_wants(frontier, requested)
         self.source.hints.note(ids.norm(self.target_id), made)
         return self.estate.get(self.target_id) or doc
+
+
+def _forgiving(fetch: Fetch) -> Callable[[], Outcome | None]:
+    """A fetch sent ahead on a hint: a failure is None, not an error (the read may no longer want it)."""
+
+    def attempt() -> Outcome | None:
+        try:
+            return fetch()
+        except TransientSourceError:
+            return None
+
+    return attempt
 
 
 def needs_its_document(target_type: str) -> bool:
