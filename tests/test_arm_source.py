@@ -4,11 +4,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,10 +21,16 @@ import pytest
 import requests
 from builders import expected_findings
 
+from benchmarks.synthetic import estate as synthetic_estate
+from benchmarks.synthetic import shared_route_table_id
 from devtools.doubles.arm_double import KUBERNETES_VERSIONS, ArmDouble, FakeCredential
+from shared.adapters.sources import reads
 from shared.adapters.sources.arm import ArmSource
 from shared.adapters.sources.base import TargetRead, TransientSourceError
+from shared.adapters.sources.cache import SharedCache
 from shared.adapters.sources.graph import ResourceGraphLister
+from shared.adapters.sources.snapshot import GraphSnapshotSource
+from shared.adapters.sources.transport import Outcome
 from shared.core import ids, resource_types
 from shared.core.documents import Estate, fold
 from shared.core.inputs import load_paths
@@ -368,6 +378,243 @@ def test_the_shared_cache_expires_and_yields_to_newer_events(arm: ArmDouble) -> 
     live.close()
 
 
+def _rounds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of requests of each round a read sends (each call of ``reads.run_all`` that sends any)."""
+    seen: list[int] = []
+    real = reads.run_all
+
+    def counting(pool: Any, tasks: list[Any]) -> list[Outcome]:
+        if tasks:
+            seen.append(len(tasks))
+        return real(pool, tasks)
+
+    monkeypatch.setattr(reads, "run_all", counting)
+    return seen
+
+
+def _route_to_internet(double: ArmDouble, route_table: str) -> None:
+    table = copy.deepcopy(double.get(route_table))
+    assert table is not None
+    table["properties"]["routes"][0]["properties"].update(nextHopType="Internet", nextHopIpAddress=None)
+    double.put(table)
+
+
+def test_a_fan_out_reads_the_changed_route_table_once_after_the_event() -> None:
+    """One route table under every cluster's subnet changes: one read of it serves every cluster's work item."""
+    payloads = synthetic_estate(6, 1, seed=13, realistic=True, shared_route_table=True)
+    with ArmDouble.from_payloads(payloads) as double:
+        live = source(double)
+        clusters = [d["id"] for d in double._top.values() if ids.parse(d["id"]).type == resource_types.T_CLUSTER]
+        route_table = shared_route_table_id(ids.parse(clusters[0]).subscription)
+        rt_gets = f"/routetables/{route_table.rsplit('/', 1)[-1]}$"
+        for cluster in clusters:  # the estate as a sweep left it: the route table read and cached
+            assert findings(live.read(cluster))["AKS.EgressThroughFirewall"][0] == "Pass"
+        assert double.count(rt_gets) == 1
+        double.clear_requests()
+
+        _route_to_internet(double, route_table)
+        event_time = datetime.now(UTC)
+        with ThreadPoolExecutor(4) as workers:  # the work items, drained concurrently
+            fanned = list(workers.map(lambda c: live.read(c, fresh_after=event_time), clusters))
+        assert double.count(rt_gets) == 1  # read once, after the event, for all six
+        assert all(findings(r)["AKS.EgressThroughFirewall"][0] == "Fail" for r in fanned)
+        assert all(r.read_at >= event_time for r in fanned)
+        # Every other document read once too: the requests are the distinct reads.
+        distinct = {(r.method, r.lower_path, json.dumps(r.query, sort_keys=True)) for r in double.requests}
+        assert len(double.requests) == len(distinct)
+        live.close()
+
+
+def test_a_copy_read_before_the_event_is_never_used_for_it() -> None:
+    clock = Clock(NOW)
+    with ArmDouble.from_folder(ESTATE) as double:
+        live = source(double, clock)
+        assert findings(live.read(CLUSTER_A))["AKS.EgressThroughFirewall"][0] == "Pass"
+        assert double.count("/routetables/rt-aks-egress$") == 1
+        _route_to_internet(double, ROUTE_TABLE)
+        # A schedule read within the cache's life takes the cached copy, and says how old its read is.
+        clock.now = NOW + timedelta(seconds=60)
+        cached = live.read(CLUSTER_A)
+        assert double.count("/routetables/rt-aks-egress$") == 1
+        assert cached.read_at == NOW
+        # The change's event: the copy read before it is refused, the route table read again.
+        clock.now = NOW + timedelta(seconds=70)
+        fresh = live.read(CLUSTER_A, fresh_after=NOW + timedelta(seconds=65))
+        assert double.count("/routetables/rt-aks-egress$") == 2
+        assert findings(fresh)["AKS.EgressThroughFirewall"][0] == "Fail"
+        assert fresh.read_at == NOW + timedelta(seconds=70)
+        live.close()
+
+
+def test_the_next_read_of_a_target_takes_one_round_and_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    rounds = _rounds(monkeypatch)
+    with ArmDouble.from_folder(ESTATE) as double:
+        live, baseline = source(double, cache=0), source(double, cache=0, prefetch=False)
+        first = live.read(CLUSTER_A)
+        assert len(rounds) == 3  # the cluster; its lists and subnet; the subnet's NSG and route table
+        rounds.clear()
+        again = live.read(CLUSTER_A)
+        assert rounds == [first.reads]  # everything with the cluster's GET
+        assert again.reads == first.reads
+        assert again.estate.docs.keys() == first.estate.docs.keys()
+        assert findings(again) == findings(first)
+
+        # The subnet no longer uses the route table: the hinted copy is dropped, not kept (and
+        # a failure to read it, sent ahead on the hint, is no error).
+        vnet = copy.deepcopy(double.get(ROUTE_TABLE.split("/routeTables/")[0] + "/virtualNetworks/vnet-aks-prod"))
+        assert vnet is not None
+        del vnet["properties"]["subnets"][0]["properties"]["routeTable"]
+        double.put(vnet)
+        double.fail(r"/routetables/rt-aks-egress$", status=503)
+        rounds.clear()
+        moved = live.read(CLUSTER_A)
+        assert len(rounds) == 1 and moved.estate.get(ROUTE_TABLE) is None
+        assert double.count(r"/routetables/rt-aks-egress$") > 1
+        double.clear_faults()
+        want = baseline.read(CLUSTER_A)
+        assert moved.estate.docs.keys() == want.estate.docs.keys()
+        assert findings(moved) == findings(want)
+        assert findings(moved)["AKS.EgressThroughFirewall"][0] != "Pass"
+        # ... and a reference the hints did not foresee is read in a round of its own.
+        vnet["properties"]["subnets"][0]["properties"]["routeTable"] = {"id": ROUTE_TABLE}
+        double.put(vnet)
+        rounds.clear()
+        back = live.read(CLUSTER_A)
+        assert len(rounds) == 2 and back.estate.get(ROUTE_TABLE) is not None
+        assert findings(back) == findings(first)
+        # A document still wanted that cannot be read fails the read, hinted or not.
+        double.fail(r"/routetables/rt-aks-egress$", status=503)
+        with pytest.raises(TransientSourceError, match="503"):
+            live.read(CLUSTER_A)
+        double.clear_faults()
+        live.close()
+        baseline.close()
+
+
+def test_a_snapshot_leaves_hints_for_the_next_live_read(arm: ArmDouble, monkeypatch: pytest.MonkeyPatch) -> None:
+    live = source(arm, cache=0)
+    snapshots = GraphSnapshotSource.beside(live)
+    snapshots.snapshot(PROD)
+    rounds = _rounds(monkeypatch)
+    read = live.read(CLUSTER_A)
+    assert len(rounds) == 1 and findings(read) == findings(source(arm, cache=0, prefetch=False).read(CLUSTER_A))
+    snapshots.close()
+    live.close()
+
+
+# --------------------------------------------------------------------------- the cache itself
+
+
+def _outcome(at: datetime, body: Any = None) -> Outcome:
+    return Outcome(({"v": body},), at, status=200)
+
+
+def test_the_cache_fetches_once_for_every_concurrent_caller() -> None:
+    cache = SharedCache(300, lambda: NOW)
+    calls: list[int] = []
+    gate = threading.Event()
+
+    def fetch() -> Outcome:
+        calls.append(1)
+        gate.wait(5)
+        return _outcome(NOW, len(calls))
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(cache.get, ("k",), NOW, fetch) for _ in range(8)]
+        time.sleep(0.1)
+        gate.set()
+        got = [f.result() for f in futures]
+    assert len(calls) == 1 and all(o is got[0] for o in got)
+
+
+def test_a_failed_fetch_is_not_cached_and_its_waiters_try_again() -> None:
+    cache = SharedCache(300, lambda: NOW)
+    gate = threading.Event()
+    attempts: list[int] = []
+
+    def fetch() -> Outcome:
+        attempts.append(1)
+        if len(attempts) == 1:
+            gate.wait(5)
+            raise TransientSourceError("503")
+        return _outcome(NOW, "ok")
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(cache.get, ("k",), None, fetch)
+        time.sleep(0.05)
+        second = pool.submit(cache.get, ("k",), None, fetch)
+        time.sleep(0.05)
+        gate.set()
+        with pytest.raises(TransientSourceError):
+            first.result()
+        assert second.result().bodies == ({"v": "ok"},)
+    assert len(attempts) == 2
+
+
+def test_the_cache_refuses_a_fetch_started_before_the_event() -> None:
+    clock = Clock(NOW)
+    cache = SharedCache(300, clock)
+    gate = threading.Event()
+    started: list[datetime] = []
+
+    def fetch() -> Outcome:
+        at = clock.now
+        started.append(at)
+        if len(started) == 1:
+            gate.wait(5)
+        return _outcome(at)
+
+    with ThreadPoolExecutor(2) as pool:
+        early = pool.submit(cache.get, ("k",), None, fetch)
+        time.sleep(0.05)
+        clock.now = NOW + timedelta(seconds=5)  # the event happens while the first fetch is out
+        late = pool.submit(cache.get, ("k",), NOW + timedelta(seconds=1), fetch)
+        assert late.result(5).read_at == NOW + timedelta(seconds=5)  # its own fetch, not the earlier one
+        gate.set()
+        assert early.result().read_at == NOW
+    # The newer copy stays cached; the older one did not replace it.
+    assert cache.get(("k",), NOW + timedelta(seconds=1), fetch).read_at == NOW + timedelta(seconds=5)
+    assert len(started) == 2
+
+
+def test_cache_entries_expire_and_the_cache_is_bounded() -> None:
+    clock = Clock(NOW)
+    cache = SharedCache(300, clock, max_entries=3)
+    fetched: list[str] = []
+
+    def get(key: str, size: int = 0) -> Outcome:
+        def fetch() -> Outcome:
+            fetched.append(key)
+            return replace(_outcome(clock.now, key), size=size)
+
+        return cache.get((key,), None, fetch)
+
+    for key in "abc":
+        get(key)
+    get("a")  # a hit: now the most recently used
+    get("d")
+    assert len(cache) == 3 and fetched == ["a", "b", "c", "d"]  # b, the least recently used, went
+    get("a")
+    get("b")
+    assert fetched == ["a", "b", "c", "d", "b"]
+    clock.now = NOW + timedelta(seconds=301)
+    get("e")
+    assert len(cache) == 1  # every expired entry went on the next store
+    cache = SharedCache(300, clock, max_chars=100)
+    get("x", 60)
+    get("y", 60)
+    assert len(cache) == 1  # 120 characters of JSON > 100: x, the least recently used, went
+    before = len(fetched)
+    get("y")
+    get("x")
+    assert fetched[before:] == ["x"]
+    off = SharedCache(0, clock)
+    fetched: list[int] = []
+    for _ in range(2):
+        off.get(("k",), None, lambda: fetched.append(1) or _outcome(clock.now))  # type: ignore[func-returns-value]
+    assert len(fetched) == 2 and len(off) == 0
+
+
 def test_kubernetes_versions_come_from_the_live_api(arm: ArmDouble) -> None:
     versions = json.loads(json.dumps(KUBERNETES_VERSIONS))
     versions["values"] = [v for v in versions["values"] if v["version"] not in ("1.35",)]
@@ -394,7 +641,7 @@ def test_firewalls_are_read_in_the_hub_subscriptions_too(arm: ArmDouble) -> None
 def test_independent_reads_run_in_parallel() -> None:
     latency = 0.1
     with ArmDouble.from_folder(ESTATE, latency=latency) as slow:
-        parallel = source(slow)
+        parallel = source(slow, cache=0)  # no shared cache: every request of the read goes out again
         parallel.read(CLUSTER_A)  # warm: SDK modules imported, clients built
         started = time.monotonic()
         read = parallel.read(CLUSTER_A)

@@ -1,4 +1,5 @@
-"""The Table Storage adapter's parts: reconcile (pure), the chunk codec, and the directory of targets."""
+"""The Table Storage adapter's parts: reconcile (pure), the chunk codec, the directory of targets, and the
+listing of targets that owe a delivery."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from azure.data.tables import UpdateMode
 
 from shared.adapters.tables import chunks, keys
 from shared.adapters.tables.reconcile import deletion_superseded, newer_read_stored, reconcile
-from shared.adapters.tables.rows import DIRECTORY, DIRECTORY_COMPLETE, SUMMARY, Summary
+from shared.adapters.tables.rows import (
+    DIRECTORY,
+    DIRECTORY_COMPLETE,
+    OUTBOUND,
+    OUTBOUND_COMPLETE,
+    SUMMARY,
+    Summary,
+    outbound_entity,
+)
 from shared.adapters.tables.store import Store
 from shared.core.inputs import load_paths
 from shared.core.model import TargetResult
@@ -159,3 +168,81 @@ def test_a_store_written_before_the_directory_is_listed_by_ensure_tables(store: 
     # The next record lists it again (idempotent) and flags the summary.
     again.record(replace(result), T0 + timedelta(1), summary=again.summary(result.resource_id), rows={})
     assert again.summary(result.resource_id).listed  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- what is owed, without a table scan
+
+
+def _owing(result: TargetResult) -> Any:
+    """An ``outbound`` callback, as the worker's: what the change must still deliver."""
+    return lambda res: {"findings": [f.to_record() for f in res.findings[:2]], "runs": [], "events": []}
+
+
+def _listed(store: Store) -> list[str]:
+    rows = store.state.query_entities("PartitionKey eq @pk", parameters={"pk": OUTBOUND})
+    return sorted(str(r["RowKey"]) for r in rows if r["RowKey"] != OUTBOUND_COMPLETE)
+
+
+def test_pending_deliveries_come_from_the_listing_of_targets_that_owe(store: Store) -> None:
+    results = _results()
+    owing, quiet = results[:2], results[2:]
+    for result in owing:
+        assert store.record(result, T0, summary=None, rows={}, outbound=_owing(result)).written
+    for result in quiet:
+        assert store.record(result, T0, summary=None, rows={}).written
+    assert _listed(store) == sorted(keys.resource_key(r.resource_id) for r in owing)
+    watched = _Queries(store.state)
+    store.states.state = watched  # type: ignore[assignment]
+    pending = store.pending_outbound()
+    assert sorted(pk for pk, _, _ in pending) == sorted(keys.resource_key(r.resource_id) for r in owing)
+    assert all(row.startswith("n|") and len(payload["findings"]) == 2 for _, row, payload in pending)
+    # The listing, then each listed target's n| rows: no query over every row of the table.
+    assert watched.filters[0] == "PartitionKey eq @pk"
+    assert all(f.startswith("PartitionKey eq @pk") for f in watched.filters)
+    assert len(watched.filters) == 1 + len(owing)
+    # Delivered: the next call finds nothing and unlists the targets; the one after reads the empty listing.
+    for pk, row, _ in pending:
+        store.clear_outbound(pk, row)
+    assert store.pending_outbound() == [] and _listed(store) == []
+    watched.filters.clear()
+    assert store.pending_outbound() == [] and watched.filters == ["PartitionKey eq @pk"]
+
+
+def test_a_target_stays_listed_while_what_it_owes_may_still_be_committed(store: Store) -> None:
+    result = _results()[0]
+    assert store.record(result, T0, summary=None, rows={}).written
+    pk = keys.resource_key(result.resource_id)
+    summary = store.summary(result.resource_id)
+    assert summary is not None
+    # A writer listed the target for a commit conditioned on the current summary, not yet made.
+    store.state.upsert_entity(outbound_entity(pk, summary.etag))
+    assert store.pending_outbound() == [] and _listed(store) == [pk]
+    # It commits (its n| row with it, the summary moving on) and is delivered: unlisted.
+    later = T0 + timedelta(1)
+    assert store.record(result, later, summary=summary, rows=store.control_rows(result.resource_id),
+                        outbound=_owing(result)).written  # fmt: skip
+    [(_, row, _)] = store.pending_outbound()
+    store.clear_outbound(pk, row)
+    assert store.pending_outbound() == [] and _listed(store) == []
+    # A listing rewritten after the sweep read it (a new writer) is not removed by that sweep.
+    store.state.upsert_entity(outbound_entity(pk, "an older etag"))
+    [seen] = store.state.query_entities("PartitionKey eq @pk and RowKey eq @rk", parameters={"pk": OUTBOUND, "rk": pk})
+    store.state.upsert_entity(outbound_entity(pk, "an older etag"))
+    assert store.states._owed(seen) == [] and _listed(store) == [pk]
+
+
+def test_a_store_written_before_the_listing_is_listed_by_ensure_tables(store: Store) -> None:
+    result = _results()[0]
+    assert store.record(result, T0, summary=None, rows={}, outbound=_owing(result)).written
+    # As an older version left it: the n| row, no listing.
+    for row in list(store.state.query_entities("PartitionKey eq @pk", parameters={"pk": OUTBOUND})):
+        store.state.delete_entity(row["PartitionKey"], row["RowKey"])
+    again = Store(store._service, state_table=store.state.table_name, deps_table=store.deps.table_name,
+                  outbox_table=store.outbox_table.table_name)  # fmt: skip
+    assert len(again.pending_outbound()) == 1  # the scan, until listed
+    again.ensure_tables()
+    assert again.state.get_entity(OUTBOUND, OUTBOUND_COMPLETE) is not None
+    assert _listed(again) == [keys.resource_key(result.resource_id)]
+    [(pk, row, _)] = again.pending_outbound()
+    again.clear_outbound(pk, row)
+    assert again.pending_outbound() == [] and _listed(again) == []

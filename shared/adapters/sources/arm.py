@@ -10,8 +10,10 @@ permission, is the resource types' table (``shared.core.resource_types``); the p
   request counting, the raw JSON of every response;
 * :mod:`~shared.adapters.sources.operations`: the SDK operation (or plain GET) behind each read;
 * :mod:`~shared.adapters.sources.reads`: the rounds of one read and how answers land in the estate;
-* :mod:`~shared.adapters.sources.cache`: documents shared by many targets, read once
-  (``read(..., fresh_after=event_time)`` refuses cached copies read before an event);
+* :mod:`~shared.adapters.sources.cache`: documents several targets read (shared lists,
+  subnets, NSGs, route tables), read once for all of them (``read(..., fresh_after=event_time)``
+  refuses cached copies read before an event); and what each target's last read asked for,
+  sent with the target's GET next time, so a read takes one round instead of three;
 * :mod:`~shared.adapters.sources.errors`: what a failure means. 404 on the target: deleted;
   on a related document: absent. 403: the permission is recorded and named in Unknown
   verdicts, never an exception. 429, 5xx and network errors that outlive the SDK's retries
@@ -29,7 +31,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.sources.base import TargetRead, TargetRef
-from shared.adapters.sources.cache import SharedCache
+from shared.adapters.sources.cache import Hints, SharedCache
 from shared.adapters.sources.reads import read_target
 from shared.adapters.sources.transport import DEFAULT_CLIENT_KWARGS, Clients, default_credential
 from shared.core.clock import Clock, system_clock
@@ -51,8 +53,10 @@ class ArmSource:
         settings: Settings,
         clock: Clock = system_clock,
         max_workers: int = 16,
+        prefetch: bool = True,
         **client_kwargs: Any,
     ) -> None:
+        """``prefetch``: send what a target's last read asked for with its GET (False: in dependent rounds)."""
         self.settings = settings
         self.endpoint = settings.arm_endpoint.rstrip("/")
         self.clock = clock
@@ -60,6 +64,8 @@ class ArmSource:
         self.client_kwargs = {**DEFAULT_CLIENT_KWARGS, **client_kwargs}
         self.clients = Clients(credential, self.endpoint, self.client_kwargs, clock, max_workers)
         self.cache = SharedCache(settings.shared_cache_seconds, clock)
+        self.hints = Hints()
+        self.prefetch = prefetch
         self.pool = ThreadPoolExecutor(max_workers, thread_name_prefix="arm-read") if max_workers > 1 else None
         self._lister: Any = None
 

@@ -15,6 +15,14 @@ pricings, policy states, Kubernetes versions) with the ids the cluster document 
 (node subnets); then, until none is left, the ids the documents of the last round reference
 (the pools' subnets, custom initiatives, the subnets' NSGs and route tables).
 
+Every read is also a :class:`~shared.adapters.sources.cache.Want` (data: what to read, not
+how), and the source remembers the wants of each target's last read (its
+:class:`~shared.adapters.sources.cache.Hints`). The next read of that target sends them all
+with the target's GET, in one round: the rounds above still decide what is kept, from the
+documents read now, and take a further round only for what the hints did not foresee (a pool
+moved to another subnet, a new route table). Documents several targets read go through the
+shared cache (:mod:`~shared.adapters.sources.cache`).
+
 Answers: 404 on the target means deleted (``TargetRead.target`` is None); 404 on a related
 document leaves it absent. 403 records the permission (``Estate.mark_denied``); a refused
 target GET gives a stub document, so every control is Unknown. A successful list, even an
@@ -28,10 +36,11 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.adapters.sources import operations
-from shared.adapters.sources.base import TargetRead
+from shared.adapters.sources.base import TargetRead, TransientSourceError
+from shared.adapters.sources.cache import Want, shared_by_many
 from shared.adapters.sources.operations import segment
 from shared.adapters.sources.transport import Call, Outcome, RequestCounter
 from shared.core import ids, resource_types
@@ -42,6 +51,7 @@ from shared.core.versions import LiveVersionSource, default_source
 if TYPE_CHECKING:
     from shared.adapters.sources.arm import ArmSource
 
+_T = TypeVar("_T")
 Fetch = Callable[[], Outcome]
 Step = tuple[Fetch, Callable[[Outcome], None]]  # a fetch and how to apply its outcome
 
@@ -68,12 +78,12 @@ def ids_at(data: Any, path: str) -> list[str]:
     return [v for v in values if isinstance(v, str) and ids.is_arm_id(v)]
 
 
-def run_all(pool: Executor | None, tasks: list[Fetch]) -> list[Outcome]:
+def run_all(pool: Executor | None, tasks: list[Callable[[], _T]]) -> list[_T]:
     """Run independent fetches, in parallel on ``pool`` when there is one; the first failure raises."""
     if pool is None or len(tasks) < 2:
         return [task() for task in tasks]
     futures = [pool.submit(task) for task in tasks]
-    results: list[Outcome] = []
+    results: list[_T] = []
     error: BaseException | None = None
     for future in futures:
         try:
@@ -162,40 +172,55 @@ class Reader:
         return self.fetch(rtype, sub, f"{rtype.arm_type} {resource_id}", operations.get(rtype, resource_id))
 
     def get_step(self, rtype: ResourceType, resource_id: str) -> Step:
-        """A referenced document by id (cached when its entry says ``shared``)."""
+        """A referenced document by id, through the shared cache: any number of targets may reference it."""
         fetch = self.get_fetch(rtype, resource_id)
-        if rtype.read is not None and rtype.read.shared:
+        if shared_by_many(rtype):
             fetch = self.shared((rtype.name, ids.norm(resource_id)), fetch)
         return fetch, lambda o: self.got(o, rtype.name, resource_id)
 
-    def related_steps(self, target: Doc) -> list[Step]:
+    def step(self, want: Want) -> Step:
+        """The fetch and the apply of one want."""
+        rtype = resource_types.TYPES[want.rtype]
+        if want.how == Want.LIST:
+            return self.list_step(rtype, want.arg)
+        if want.how == Want.GET:
+            return self.get_step(rtype, want.arg)
+        if want.rtype == T_ROLE:
+            return self.kubelet_role_assignments(want.arg)
+        if want.rtype == T_POLICY_STATES:
+            return self.policy_states(want.arg)
+        if want.rtype == T_K8S_VERSIONS:
+            return self.kubernetes_versions(want.arg)
+        raise ValueError(f"no reader code for {want.rtype}: give its entry a read scope")
+
+    def related_wants(self, target: Doc) -> list[Want]:
         """What the target's entry-listed related types take to read for ``target``."""
-        steps: list[Step] = []
+        wants: list[Want] = []
         sub = self.sub
         for rtype in resource_types.related_to(target.type):
             how = rtype.read
             assert how is not None
             if how.scope is Scope.SUBSCRIPTION:
                 subs = sorted({sub, *self.source.settings.hub_subscriptions}) if how.hubs else [sub]
-                steps += [self.list_step(rtype, ids.subscription_id(s)) for s in subs]
+                wants += [Want(Want.LIST, rtype.name, ids.subscription_id(s)) for s in subs]
             elif how.scope is Scope.CHILDREN:
-                steps.append(self.list_step(rtype, target.id))
+                wants.append(Want(Want.LIST, rtype.name, target.id))
             elif how.scope is Scope.NODE_RESOURCE_GROUP:
                 group = text_at(target.data, "noderesourcegroup")
                 if group:
-                    steps.append(self.list_step(rtype, f"/subscriptions/{sub}/resourceGroups/{group}"))
+                    wants.append(Want(Want.LIST, rtype.name, f"/subscriptions/{sub}/resourceGroups/{group}"))
             elif how.scope is Scope.OWN_CODE:
-                steps += self.own_code(rtype, target)
-        return steps
+                wants += self.own_code(rtype, target)
+        return wants
 
-    def own_code(self, rtype: ResourceType, target: Doc) -> list[Step]:
+    def own_code(self, rtype: ResourceType, target: Doc) -> list[Want]:
         if rtype.name == T_ROLE:
             kubelet = text_at(target.data, "identityprofile", "kubeletidentity", "objectid")
-            return [self.kubelet_role_assignments(kubelet)] if _GUID.match(kubelet) else []
+            return [Want(Want.OWN, T_ROLE, kubelet)] if _GUID.match(kubelet) else []
         if rtype.name == T_POLICY_STATES:
-            return [self.policy_states(target.id)]
+            return [Want(Want.OWN, T_POLICY_STATES, target.id)]
         if rtype.name == T_K8S_VERSIONS:
-            return [self.kubernetes_versions(target.location)] if target.location else []
+            return [Want(Want.OWN, T_K8S_VERSIONS, target.location)] if target.location else []
         raise ValueError(f"no reader code for {rtype.name}: give its entry a read scope")
 
     def referenced(self, frontier: Iterable[Doc], requested: set[str]) -> list[tuple[ResourceType, str]]:
@@ -220,6 +245,20 @@ class Reader:
                         requested.add(parsed.id)
                         wanted.append((rtype, rid))
         return wanted
+
+    def referenced_wants(self, frontier: Iterable[Doc], requested: set[str]) -> list[Want]:
+        return [Want(Want.GET, rtype.name, rid) for rtype, rid in self.referenced(frontier, requested)]
+
+    def plan(self, target: Doc, lookup: Callable[[str], Doc | None]) -> list[Want]:
+        """What a read of ``target`` would ask for, following references through ``lookup`` instead of ARM."""
+        requested: set[str] = set()
+        wants = self.related_wants(target) + self.referenced_wants([target], requested)
+        frontier = wants
+        while frontier:
+            found = [doc for doc in (lookup(w.arg) for w in frontier if w.how == Want.GET) if doc is not None]
+            frontier = self.referenced_wants(found, requested)
+            wants += frontier
+        return wants
 
     # --- reads of their own -------------------------------------------------------------------------
     def kubelet_role_assignments(self, principal: str) -> Step:
@@ -253,7 +292,7 @@ class Reader:
 
 
 class _TargetRead(Reader):
-    """One read of one target, in rounds."""
+    """One read of one target: in rounds, or in one when the last read's wants still hold."""
 
     def __init__(self, source: ArmSource, target_id: str, fresh_after: datetime | None) -> None:
         super().__init__(source, segment(target_id, "subscriptions"), fresh_after, RequestCounter())
@@ -275,7 +314,7 @@ class _TargetRead(Reader):
     def read(self, rtype: ResourceType) -> Doc | None:
         related = resource_types.related_to(rtype.name)
         get = self.get_fetch(rtype, self.target_id)
-        if all(t.read is not None and t.read.scope is Scope.SUBSCRIPTION and not t.read.hubs for t in related):
+        if not needs_its_document(rtype.name):
             # Nothing here needs the target's document: one round.
             steps = [self.list_step(t, ids.subscription_id(self.sub)) for t in related]
             outcomes = run_all(self.source.pool, [get, *(fetch for fetch, _ in steps)])
@@ -284,18 +323,50 @@ class _TargetRead(Reader):
                 for (_, apply), outcome in zip(steps, outcomes[1:], strict=True):
                     apply(outcome)
             return doc
-        (got,) = run_all(self.source.pool, [get])
+        # With hints (what the last read of this target asked for), everything goes out with the GET.
+        hinted = self.source.hints.get(ids.norm(self.target_id)) if self.source.prefetch else ()
+        ahead = [(want.key, _forgiving(self.step(want)[0])) for want in hinted]
+        got, *early = run_all(self.source.pool, [get, *(fetch for _, fetch in ahead)])
+        assert got is not None  # the target's GET raises what it cannot read
         doc = self.target(got, rtype.name)
         if doc is None or got.bodies is None:
             return doc
+        # What was sent ahead; one that failed is sent again below if it is still wanted.
+        sent = {key: outcome for (key, _), outcome in zip(ahead, early, strict=True) if outcome is not None}
         requested: set[str] = set()
-        steps = self.related_steps(doc) + [self.get_step(t, rid) for t, rid in self.referenced([doc], requested)]
-        while steps:
+        wants = self.related_wants(doc) + self.referenced_wants([doc], requested)
+        made: list[Want] = []
+        while wants:
+            made += wants
+            keyed = [(want.key, self.step(want)) for want in wants]
+            todo = [(key, fetch) for key, (fetch, _) in keyed if key not in sent]
+            fetched = run_all(self.source.pool, [fetch for _, fetch in todo])
+            sent.update(zip([key for key, _ in todo], fetched, strict=True))
             before = set(self.estate.docs)
-            self.run(steps)
+            for key, (_, apply) in keyed:  # in the order of the wants, however they were fetched
+                apply(sent[key])
             frontier = [d for key, d in self.estate.docs.items() if key not in before]
-            steps = [self.get_step(t, rid) for t, rid in self.referenced(frontier, requested)]
+            wants = self.referenced_wants(frontier, requested)
+        self.source.hints.note(ids.norm(self.target_id), made)
         return self.estate.get(self.target_id) or doc
+
+
+def _forgiving(fetch: Fetch) -> Callable[[], Outcome | None]:
+    """A fetch sent ahead on a hint: a failure is None, not an error (the read may no longer want it)."""
+
+    def attempt() -> Outcome | None:
+        try:
+            return fetch()
+        except TransientSourceError:
+            return None
+
+    return attempt
+
+
+def needs_its_document(target_type: str) -> bool:
+    """Whether reading a target of this type takes its document first (a registry's or subscription's does not)."""
+    related = resource_types.related_to(target_type)
+    return not all(t.read is not None and t.read.scope is Scope.SUBSCRIPTION and not t.read.hubs for t in related)
 
 
 def read_target(source: ArmSource, target_id: str, fresh_after: datetime | None) -> TargetRead:

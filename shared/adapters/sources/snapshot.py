@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from shared.adapters.sources import operations
 from shared.adapters.sources.arm import ArmSource
 from shared.adapters.sources.graph import ResourceGraphLister
-from shared.adapters.sources.reads import Reader, Step, apply_all, text_at
+from shared.adapters.sources.reads import Reader, Step, apply_all, needs_its_document, text_at
 from shared.adapters.sources.transport import Outcome, RequestCounter
 from shared.core import ids, resource_types
 from shared.core.documents import POLICY_STATES, Doc, Estate
@@ -268,6 +268,9 @@ class _Snapshot:
             if doc.type in TARGET_TYPES:
                 # The query read every state of the subscription's clusters and registries.
                 self.estate.mark_read(POLICY_STATES, doc.key)
+            if needs_its_document(doc.type):
+                # What a live read of it will ask for (an event's), so that it asks in one round.
+                self.arm.hints.note(doc.key, reader.plan(doc, self.estate.get))
         return SubscriptionSnapshot(
             subscription=sub,
             estate=self.estate,

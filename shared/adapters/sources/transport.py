@@ -106,6 +106,7 @@ class Outcome:
     denied: str = ""  # the permission a 403 named
     missing: bool = False  # 404
     status: int | None = None
+    size: int = 0  # characters of JSON the bodies came in (what a cache of them holds, roughly)
 
 
 class Clients:
@@ -182,14 +183,19 @@ class Clients:
         its last page. Raises TransientSourceError for what a later retry may cure.
         """
         bodies: list[Any] = []
+        size = 0
 
         def keep(pipeline_response: Any) -> None:
+            nonlocal size
             http = pipeline_response.http_response
             if http.status_code == 200:
+                text = http.text()
                 try:
-                    bodies.append(json.loads(http.text()))
+                    bodies.append(json.loads(text))
                 except ValueError:
                     log.warning("%s: a 200 response without a JSON body", what)
+                    return
+                size += len(text)
 
         read_at = self._clock()
         try:
@@ -209,4 +215,4 @@ class Clients:
             elif not failure.missing:
                 log.warning("%s: %s; treated as not read", what, failure.detail)
             return Outcome(None, read_at, denied=failure.denied, missing=failure.missing, status=failure.status)
-        return Outcome(tuple(bodies), read_at, status=200)
+        return Outcome(tuple(bodies), read_at, status=200, size=size)

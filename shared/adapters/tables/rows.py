@@ -9,8 +9,9 @@ One partition per target (``keys.resource_key``), row keys:
   (chunked, :mod:`~shared.adapters.tables.chunks`), removed once delivered.
 
 Beside them, one partition (:data:`DIRECTORY`) lists every target that has a summary row,
-so that "every summary" is one partition query, not a scan of every row of every target.
-See docs/architecture.md (the table layout).
+so that "every summary" is one partition query, not a scan of every row of every target;
+and one (:data:`OUTBOUND`) lists the targets that may owe something (an ``n|`` row), so that
+the sweep's re-delivery reads those targets only. See docs/architecture.md (the table layout).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ NOTIFY_PREFIX = "n|"  # what a change must still tell Log Analytics / Event Grid
 DIRECTORY = "~targets"  # partition listing the targets (no resource key starts with "~": they start "%2F")
 DIRECTORY_COMPLETE = "~complete"  # row saying every summary row is listed (set once the listing was back-filled)
 LISTED = "Listed"  # summary property: the target's directory row exists
+OUTBOUND = "~outbound"  # partition listing the targets whose n| rows may not all be delivered yet
+OUTBOUND_COMPLETE = "~complete"  # row saying every n| row's target is listed (set once back-filled)
+AWAITED = "SummaryEtag"  # outbound property: the summary ETag the listed commit is conditioned on ("": none)
 _MAX_TEXT = 30_000  # Edm.String holds 64 KiB of UTF-16; keep room for the rest of the entity
 _TICKS_MAX = 10**19
 
@@ -162,6 +166,16 @@ def deleted_entity(resource_id: str, at: datetime, extra: Mapping[str, Any]) -> 
 
 def directory_entity(resource_id: str) -> dict[str, Any]:
     return {"PartitionKey": DIRECTORY, "RowKey": keys.resource_key(resource_id), "ResourceId": resource_id}
+
+
+def outbound_entity(pk: str, condition: str | None) -> dict[str, Any]:
+    """The target listed as owing, before a transaction that writes an ``n|`` row conditioned on ``condition``.
+
+    Listed first, so a committed ``n|`` row is always listed (over-complete, never short). The
+    listing goes once the summary moved past ``condition`` (that commit happened, or never will)
+    and no ``n|`` row is left: see ``StateTable.pending_outbound``.
+    """
+    return {"PartitionKey": OUTBOUND, "RowKey": pk, AWAITED: condition or ""}
 
 
 def notice_entity(pk: str, name: str, payload: Any) -> dict[str, Any]:

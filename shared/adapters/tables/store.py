@@ -9,7 +9,8 @@ Three classes, one table each, and :class:`Store`, the facade the service layer 
   Two evaluations of one target can race. The summary's ETag decides: the write that loses
   re-reads the summary and rows and gives up if the stored read is newer than its own, so an
   older read never overwrites a newer one. A directory partition lists the targets, so that
-  every summary is read without scanning every row of the table.
+  every summary is read without scanning every row of the table; another lists the targets that
+  wrote what a change must still deliver, so that the sweep's re-delivery reads only those.
 * :class:`DependencyIndex`: dependency id -> the targets whose context used it.
 * :class:`TableOutbox`: log records that could not be delivered, kept until re-sent.
 
@@ -27,17 +28,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.adapters.tables import chunks, keys
 from shared.adapters.tables.errors import CONFLICTS, StoreUnavailable, first_line, storage_errors
 from shared.adapters.tables.reconcile import deletion_superseded, newer_read_stored, reconcile
 from shared.adapters.tables.rows import (
+    AWAITED,
     CONTROL_PREFIX,
     DIRECTORY,
     DIRECTORY_COMPLETE,
     HISTORY_PREFIX,
     NOTIFY_PREFIX,
+    OUTBOUND,
+    OUTBOUND_COMPLETE,
     SUMMARY,
     Summary,
     deleted_entity,
@@ -46,6 +50,7 @@ from shared.adapters.tables.rows import (
     entity_to_record,
     inverted_ticks,
     notice_entity,
+    outbound_entity,
     related_ids_of,
     summary_of,
 )
@@ -65,6 +70,8 @@ log = logging.getLogger(__name__)
 
 MAX_TRANSACTION = 100
 _READERS = 16  # parallel point reads of summary rows
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class StateTable:
         self.state: TableClient = service.get_table_client(name)
         self._writes = writes
         self._listing_complete = False
+        self._outbound_complete = False
 
     # --- reads --------------------------------------------------------------------------------
     def summary(self, resource_id: str) -> Summary | None:
@@ -173,13 +181,20 @@ class StateTable:
     def _commit(self, resource_id: str, stored: Summary | None, ops: list[tuple[Any, ...]]) -> bool:
         """One transaction of the target's rows; False when a concurrent writer changed its summary first.
 
-        The target goes into the directory before its first summary commits (over-complete, never short).
+        The target goes into the directory before its first summary commits, and into the outbound
+        listing before a commit that writes an ``n|`` row (over-complete, never short).
         """
         from azure.data.tables import TableTransactionError
 
         if stored is None or not stored.listed:
             with storage_errors():
                 self.state.upsert_entity(directory_entity(resource_id))
+            self._writes.count += 1
+        if any(str(op[1].get("RowKey", "")).startswith(NOTIFY_PREFIX) for op in ops):
+            with storage_errors():
+                self.state.upsert_entity(
+                    outbound_entity(keys.resource_key(resource_id), stored.etag if stored else None)
+                )
             self._writes.count += 1
         try:
             with storage_errors(conflicts_ok=True):
@@ -206,18 +221,91 @@ class StateTable:
     # --- what an evaluation still has to tell others ---------------------------------------
     def pending_outbound(self, limit: int = 500) -> list[tuple[str, str, dict[str, Any]]]:
         """(partition, row, payload): log records and change events written with a state change
-        (same transaction) and not yet handed to Log Analytics / Event Grid."""
+        (same transaction) and not yet handed to Log Analytics / Event Grid.
+
+        Only the targets the outbound listing names are read: those that wrote an ``n|`` row
+        since the last call or still owe one. A target that owes nothing any more leaves the
+        listing once its summary has moved past the commit it was listed for (that commit
+        happened, or never will), unless a writer listed it again meanwhile (the ETag).
+        """
+        with storage_errors():
+            if not self._outbound_listed():  # a store written before the listing (ensure_tables fills it)
+                return self._notices("RowKey ge @lo and RowKey lt @hi", {}, limit)
+            listed = [
+                entry
+                for entry in self.state.query_entities("PartitionKey eq @pk", parameters={"pk": OUTBOUND})
+                if entry["RowKey"] != OUTBOUND_COMPLETE
+            ]
+        out: list[tuple[str, str, dict[str, Any]]] = []
+        for start in range(0, len(listed), _READERS):
+            out += [notice for owed in self._each(self._owed, listed[start : start + _READERS]) for notice in owed]
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
+    def _owed(self, entry: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        """The ``n|`` rows of one listed target; none left and its commit settled: unlisted."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+
+        pk = str(entry["RowKey"])
+        summary = self._summary_etag(pk)  # read before the n| rows: see the docstring above
+        owed = self._notices("PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi", {"pk": pk})
+        if owed or summary is None or summary == str(entry.get(AWAITED) or ""):
+            return owed
+        etag = (getattr(entry, "metadata", {}) or {}).get("etag")
+        with contextlib.suppress(ResourceModifiedError, ResourceNotFoundError), storage_errors(conflicts_ok=True):
+            self.state.delete_entity(OUTBOUND, pk, etag=etag, match_condition=MatchConditions.IfNotModified)
+        self._writes.count += 1
+        return []
+
+    def _notices(
+        self, where: str, params: dict[str, Any], limit: int | None = None
+    ) -> list[tuple[str, str, dict[str, Any]]]:
         out = []
         with storage_errors():
             rows = self.state.query_entities(
-                "RowKey ge @lo and RowKey lt @hi",
-                parameters={"lo": NOTIFY_PREFIX, "hi": keys.key_range_end(NOTIFY_PREFIX)},
+                where, parameters={**params, "lo": NOTIFY_PREFIX, "hi": keys.key_range_end(NOTIFY_PREFIX)}
             )
             for r in rows:
                 out.append((str(r["PartitionKey"]), str(r["RowKey"]), chunks.decode(r)))
-                if len(out) >= limit:
+                if limit is not None and len(out) >= limit:
                     break
         return out
+
+    def _summary_etag(self, pk: str) -> str | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with storage_errors():
+            try:
+                row = self.state.get_entity(pk, SUMMARY, select=["PartitionKey"])
+            except ResourceNotFoundError:
+                return None
+        return str((getattr(row, "metadata", {}) or {}).get("etag") or "")
+
+    def _outbound_listed(self) -> bool:
+        """Whether the outbound listing names every target with an ``n|`` row (once seen, it stays so)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        if not self._outbound_complete:
+            with contextlib.suppress(ResourceNotFoundError):
+                self.state.get_entity(OUTBOUND, OUTBOUND_COMPLETE)
+                self._outbound_complete = True
+        return self._outbound_complete
+
+    def ensure_outbound(self) -> None:
+        """List the targets of ``n|`` rows written before the listing existed, once per table."""
+        if self._outbound_listed():
+            return
+        with storage_errors():
+            for row in self.state.query_entities(
+                "RowKey ge @lo and RowKey lt @hi",
+                parameters={"lo": NOTIFY_PREFIX, "hi": keys.key_range_end(NOTIFY_PREFIX)},
+                select=["PartitionKey"],
+            ):
+                self.state.upsert_entity(outbound_entity(str(row["PartitionKey"]), None))
+            self.state.upsert_entity({"PartitionKey": OUTBOUND, "RowKey": OUTBOUND_COMPLETE})
+        self._outbound_complete = True
 
     def clear_outbound(self, partition: str, row: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -250,12 +338,15 @@ class StateTable:
                 return None
             return row
 
-        if len(partitions) < 2:
-            found = [get(pk) for pk in partitions]
-        else:
-            with ThreadPoolExecutor(min(_READERS, len(partitions)), thread_name_prefix="summaries") as pool:
-                found = list(pool.map(get, partitions))
-        return [row for row in found if row is not None]
+        return [row for row in self._each(get, partitions) if row is not None]
+
+    @staticmethod
+    def _each(read: Callable[[_In], _Out], items: list[_In]) -> list[_Out]:
+        """``read`` of every item, point reads in parallel."""
+        if len(items) < 2:
+            return [read(item) for item in items]
+        with ThreadPoolExecutor(min(_READERS, len(items)), thread_name_prefix="state-reads") as pool:
+            return list(pool.map(read, items))
 
     def _listed(self) -> bool:
         """Whether the directory lists every target (once seen, it stays so: every write keeps it)."""
@@ -501,6 +592,7 @@ class Store:
             for name in (self.state.table_name, self.deps.table_name, self.outbox_table.table_name):
                 self._service.create_table_if_not_exists(name)
         self.states.ensure_directory()
+        self.states.ensure_outbound()
 
     def outbox(self) -> TableOutbox:
         return TableOutbox(self)
