@@ -218,6 +218,7 @@ def build(cfg: RigConfig, clock: HarnessClock, audit: Audit, hooks: CommitHooks 
         retry_total=cfg.store_retry_total,
         retry_backoff_factor=0.2,
         retry_backoff_max=1,
+        clock=clock,
     )
     watch(store, audit, hooks)
     settings = Settings(
@@ -271,6 +272,7 @@ def build(cfg: RigConfig, clock: HarnessClock, audit: Audit, hooks: CommitHooks 
         # one Resource Graph snapshot per subscription: every evaluation is a live ArmSource read.
         snapshots=snapshots,
         notifier=notifier,
+        clock=clock,  # one clock for every part: the harness moves it through simulated hours
     )
     return Built(pipeline, store, source, publisher, notifier, poison, snapshots)
 
