@@ -93,6 +93,8 @@ OWN_WRITE_METHODS = {
 }
 OWN_WRITE_CLIENTS = {
     "shared/adapters/tables/store.py": {"self._service", "self.state", "self.deps", "self.outbox_table", "self._table"},
+    "shared/adapters/tables/dependencies.py": {"self.deps"},
+    "shared/adapters/tables/outbox.py": {"self._table"},
     "shared/adapters/queue.py": {"self._client"},
     "shared/adapters/logs.py": {"client"},
 }
@@ -307,7 +309,8 @@ def test_own_writes_target_only_our_storage_queue_and_ingestion_clients() -> Non
     assert files == set(OWN_WRITE_CLIENTS), files
     # ... and those clients are the app's own: its tables (from its TableServiceClient), its
     # queue (QueueClient) and its Logs Ingestion client.
-    store = (ROOT / "shared" / "adapters" / "tables" / "store.py").read_text(encoding="utf-8")
+    tables = ROOT / "shared" / "adapters" / "tables"
+    store = "".join((tables / name).read_text(encoding="utf-8") for name in ("store.py", "dependencies.py", "outbox.py"))
     for table in ("state", "deps", "outbox_table"):
         assert re.search(rf"self\.{table}\b[^=\n]*=\s*service\.get_table_client\(", store), table
     assert "self._table = store.outbox_table" in store

@@ -11,8 +11,10 @@ Three classes, one table each, and :class:`Store`, the facade the service layer 
   older read never overwrites a newer one. A directory partition lists the targets, so that
   every summary is read without scanning every row of the table; another lists the targets that
   wrote what a change must still deliver, so that the sweep's re-delivery reads only those.
-* :class:`DependencyIndex`: dependency id -> the targets whose context used it.
-* :class:`TableOutbox`: log records that could not be delivered, kept until re-sent.
+* :class:`~shared.adapters.tables.dependencies.DependencyIndex`: dependency id -> the targets
+  whose context used it.
+* :class:`~shared.adapters.tables.outbox.TableOutbox`: log records that could not be delivered,
+  kept until re-sent.
 
 Values too large for one property (outbox batches, notices) go through one chunk codec
 (:mod:`~shared.adapters.tables.chunks`). See docs/architecture.md (the table layout).
@@ -21,17 +23,17 @@ Values too large for one property (outbox batches, notices) go through one chunk
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.adapters.tables import chunks, keys
+from shared.adapters.tables.dependencies import DependencyIndex
 from shared.adapters.tables.errors import CONFLICTS, StoreUnavailable, first_line, storage_errors
+from shared.adapters.tables.outbox import TableOutbox
 from shared.adapters.tables.reconcile import deletion_superseded, newer_read_stored, reconcile
 from shared.adapters.tables.rows import (
     AWAITED,
@@ -54,13 +56,13 @@ from shared.adapters.tables.rows import (
     related_ids_of,
     summary_of,
 )
+from shared.adapters.tables.writes import Writes
 from shared.core.clock import Clock, system_clock
 from shared.core.model import Finding, TargetResult
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient, TableServiceClient
 
-    from shared.adapters.logs import OutboxBatch
 
 # Callers import these from here; the rows' layout and its helpers live in rows.py.
 __all__ = ["NOTIFY_PREFIX", "SUMMARY", "StoreUnavailable", "Summary", "deps_hash", "entity_to_record"]
@@ -80,13 +82,6 @@ class RecordOutcome:
     reason: str
     changed: tuple[Finding, ...] = ()
     operations: int = 0
-
-
-class Writes:
-    """Storage requests that wrote, for benchmarks and run records (one count for the three tables)."""
-
-    def __init__(self) -> None:
-        self.count = 0
 
 
 class StateTable:
@@ -419,123 +414,6 @@ class StateTable:
             params = {**params, "pk": keys.resource_key(resource_id)}
             where = f"PartitionKey eq @pk and {where}"
         yield from self.state.query_entities(where, parameters=params)
-
-
-class DependencyIndex:
-    """Dependency id -> the targets whose context used it: partition = dependency, row = target."""
-
-    def __init__(self, service: TableServiceClient, name: str, writes: Writes) -> None:
-        self.deps: TableClient = service.get_table_client(name)
-        self._writes = writes
-
-    def update(self, resource_id: str, related: Iterable[str], previous: Iterable[str]) -> int:
-        """Make the index say exactly: these dependencies -> this target. Returns writes made."""
-        new, old = set(related), set(previous)
-        return self.add(resource_id, new - old) + self.remove(resource_id, old - new)
-
-    def add(self, resource_id: str, dependencies: Iterable[str]) -> int:
-        target_key = keys.resource_key(resource_id)
-        writes = 0
-        with storage_errors():
-            for dep in sorted(set(dependencies)):
-                self.deps.upsert_entity(
-                    {"PartitionKey": keys.resource_key(dep), "RowKey": target_key, "TargetId": resource_id,
-                     "DependencyId": dep}
-                )  # fmt: skip
-                writes += 1
-        self._writes.count += writes
-        return writes
-
-    def remove(self, resource_id: str, dependencies: Iterable[str]) -> int:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        target_key = keys.resource_key(resource_id)
-        writes = 0
-        with storage_errors():
-            for dep in sorted(set(dependencies)):
-                with contextlib.suppress(ResourceNotFoundError):
-                    self.deps.delete_entity(keys.resource_key(dep), target_key)
-                writes += 1
-        self._writes.count += writes
-        return writes
-
-    def of(self, resource_id: str) -> list[str]:
-        """The dependencies indexed for a target."""
-        with storage_errors():
-            rows = self.deps.query_entities(
-                "RowKey eq @rk", parameters={"rk": keys.resource_key(resource_id)}, select=["DependencyId"]
-            )
-            return [str(r["DependencyId"]) for r in rows]
-
-    def dependents(self, exact: Iterable[str], under: Iterable[str] = ()) -> set[str]:
-        """Targets whose context used any of ``exact`` ids, or any id beneath ``under`` scopes."""
-        found: set[str] = set()
-        with storage_errors():
-            for dep in set(exact):
-                for r in self.deps.query_entities("PartitionKey eq @pk", parameters={"pk": keys.resource_key(dep)}):
-                    found.add(str(r["TargetId"]))
-            for scope in set(under):
-                lo = keys.prefix_key(scope)
-                rows = self.deps.query_entities(
-                    "PartitionKey ge @lo and PartitionKey lt @hi", parameters={"lo": lo, "hi": keys.key_range_end(lo)}
-                )
-                found.update(str(r["TargetId"]) for r in rows)
-        return found
-
-
-class TableOutbox:
-    """Log records that could not be delivered, kept until the sweep re-sends them."""
-
-    _BATCH = 400_000  # characters of records an entity takes (1 MiB of UTF-16: ~500k)
-
-    def __init__(self, store: Store) -> None:
-        self._table = store.outbox_table
-        self._clock = store.clock
-        self._writes = store.writes
-
-    def put(self, stream: str, records: list[dict[str, Any]]) -> None:
-        # One entity per slice of records that fits (1 MiB entity, 64 KiB per property).
-        batch: list[dict[str, Any]] = []
-        size = 0
-        for record in records:
-            n = len(json.dumps(record, default=str))
-            if batch and size + n > self._BATCH:
-                self._put_one(stream, batch)
-                batch, size = [], 0
-            batch.append(record)
-            size += n
-        if batch:
-            self._put_one(stream, batch)
-
-    def _put_one(self, stream: str, records: list[dict[str, Any]]) -> None:
-        now = self._clock()
-        entity: dict[str, Any] = {
-            "PartitionKey": keys.safe_text(stream),
-            "RowKey": f"{now.strftime('%Y%m%d%H%M%S%f')}-{uuid.uuid4().hex[:12]}",
-            "Stream": stream,
-            "Count": len(records),
-            **chunks.encode(records),
-        }
-        with storage_errors():
-            self._table.create_entity(entity)
-        self._writes.count += 1
-
-    def pending(self, limit: int = 100) -> list[OutboxBatch]:
-        from shared.adapters.logs import OutboxBatch
-
-        out: list[OutboxBatch] = []
-        with storage_errors():
-            for e in self._table.list_entities(results_per_page=limit):
-                out.append(OutboxBatch(f"{e['PartitionKey']}|{e['RowKey']}", str(e["Stream"]), chunks.decode(e)))
-                if len(out) >= limit:
-                    break
-        return out
-
-    def remove(self, batch: OutboxBatch) -> None:
-        pk, rk = batch.id.split("|", 1)
-        with storage_errors():
-            self._table.delete_entity(pk, rk)
-        self._writes.count += 1
 
 
 class Store:
