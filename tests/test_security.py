@@ -310,7 +310,9 @@ def test_own_writes_target_only_our_storage_queue_and_ingestion_clients() -> Non
     # ... and those clients are the app's own: its tables (from its TableServiceClient), its
     # queue (QueueClient) and its Logs Ingestion client.
     tables = ROOT / "shared" / "adapters" / "tables"
-    store = "".join((tables / name).read_text(encoding="utf-8") for name in ("store.py", "dependencies.py", "outbox.py"))
+    store = "".join(
+        (tables / name).read_text(encoding="utf-8") for name in ("store.py", "dependencies.py", "outbox.py")
+    )
     for table in ("state", "deps", "outbox_table"):
         assert re.search(rf"self\.{table}\b[^=\n]*=\s*service\.get_table_client\(", store), table
     assert "self._table = store.outbox_table" in store
