@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,8 @@ from builders import rest, to_az
 
 from devtools.azurite import Azurite, running
 from shared.adapters.tables.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(params=["rest", "az"])
@@ -85,3 +89,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "checkov" in item.name:
             item.add_marker("checkov")
             item.add_marker("slow")
+
+
+@pytest.fixture
+def pipeline_env(azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The pipeline commands' environment on Azurite, tables and output files of this test's own,
+    and a copy of the sample estate to change: returns the copy's folder."""
+    monkeypatch.setenv("ComplianceStorage", azurite.connection_string)
+    suffix = uuid.uuid4().hex[:12]
+    for var, name in (("STATE", "State"), ("DEPS", "Deps"), ("OUTBOX", "Outbox")):
+        monkeypatch.setenv(f"COMPLIANCE_{var}_TABLE", f"Cli{name}{suffix}")
+    monkeypatch.setenv("COMPLIANCE_LOGS_FILE", str(tmp_path / "logs.jsonl"))
+    monkeypatch.setenv("COMPLIANCE_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    estate = tmp_path / "estate"
+    shutil.copytree(ROOT / "examples" / "estate", estate)
+    return estate

@@ -15,18 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def scanned(
-    azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Path:
-    monkeypatch.setenv("ComplianceStorage", azurite.connection_string)
-    suffix = tmp_path.name.replace("_", "")[-20:]
-    for var, name in (("STATE", "CliState"), ("DEPS", "CliDeps"), ("OUTBOX", "CliOutbox")):
-        monkeypatch.setenv(f"COMPLIANCE_{var}_TABLE", f"{name}{suffix}")
-    monkeypatch.setenv("COMPLIANCE_LOGS_FILE", str(tmp_path / "logs.jsonl"))
-    monkeypatch.setenv("COMPLIANCE_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+def scanned(pipeline_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
     monkeypatch.setenv("COLUMNS", "80")
-    estate = tmp_path / "estate"
-    shutil.copytree(ROOT / "examples" / "estate", estate)
+    estate = pipeline_env
     # A first scan exits by the same --fail-on rule as evaluate: the sample fails High controls.
     assert main(["scan", "--source", str(estate), "--read-time", "2026-11-27T08:00:00Z"]) == 1
     out = capsys.readouterr().out

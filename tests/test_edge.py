@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_pipeline import DEV, PROD, World, world, write_event  # noqa: F401
 
-from devtools.azurite import Azurite
 from shared.cli import main
 from shared.core import ids
 from shared.core.settings import Settings
@@ -95,16 +94,9 @@ def test_forged_work_items_neither_read_outside_the_scope_nor_create_targets(
 
 
 def test_replay_of_a_far_future_event_does_not_cover_the_rest_of_the_story(
-    azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    pipeline_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("ComplianceStorage", azurite.connection_string)
-    suffix = tmp_path.name.replace("_", "")[-20:]
-    for var, name in (("STATE", "EdgeState"), ("DEPS", "EdgeDeps"), ("OUTBOX", "EdgeOutbox")):
-        monkeypatch.setenv(f"COMPLIANCE_{var}_TABLE", f"{name}{suffix}")
-    monkeypatch.setenv("COMPLIANCE_LOGS_FILE", str(tmp_path / "logs.jsonl"))
-    monkeypatch.setenv("COMPLIANCE_EVENTS_FILE", str(tmp_path / "events.jsonl"))
-    estate = tmp_path / "estate"
-    shutil.copytree(ROOT / "examples" / "estate", estate)
+    estate = pipeline_env
     story = sorted((ROOT / "examples" / "events").glob("*.json"))
     first = json.loads(story[0].read_text(encoding="utf-8"))
     forged = []
@@ -201,18 +193,10 @@ def test_evaluate_names_every_unreadable_input_exits_2_and_evaluates_the_rest(
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_replay_names_every_unreadable_events_file_exits_2_and_plays_the_rest(
-    azurite: Azurite, inputs: dict[str, Path], case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    monkeypatch.setenv("ComplianceStorage", azurite.connection_string)
-    suffix = tmp_path.name.replace("_", "")[-20:]
-    for var, name in (("STATE", "ReplayState"), ("DEPS", "ReplayDeps"), ("OUTBOX", "ReplayOutbox")):
-        monkeypatch.setenv(f"COMPLIANCE_{var}_TABLE", f"{name}{suffix}")
-    monkeypatch.setenv("COMPLIANCE_LOGS_FILE", str(tmp_path / "logs.jsonl"))
-    monkeypatch.setenv("COMPLIANCE_EVENTS_FILE", str(tmp_path / "events.jsonl"))
+    pipeline_env: Path, inputs: dict[str, Path], case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     story = sorted((ROOT / "examples" / "events").glob("*.json"))[:2]
-    estate = tmp_path / "estate"
-    shutil.copytree(ROOT / "examples" / "estate", estate)
+    estate = pipeline_env
     code = main(["replay", str(inputs[case]), *map(str, story), "--source", str(estate), "--max-input-mb", "1"])
     out, err = capsys.readouterr()
     assert code == 2 and inputs[case].name in err and CASES[case] in err, err
@@ -220,14 +204,8 @@ def test_replay_names_every_unreadable_events_file_exits_2_and_plays_the_rest(
 
 
 def test_scan_of_a_folder_with_an_unreadable_file_records_nothing_and_exits_2(
-    azurite: Azurite, inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    monkeypatch.setenv("ComplianceStorage", azurite.connection_string)
-    suffix = tmp_path.name.replace("_", "")[-20:]
-    for var, name in (("STATE", "ScanState"), ("DEPS", "ScanDeps"), ("OUTBOX", "ScanOutbox")):
-        monkeypatch.setenv(f"COMPLIANCE_{var}_TABLE", f"{name}{suffix}")
-    monkeypatch.setenv("COMPLIANCE_LOGS_FILE", str(tmp_path / "logs.jsonl"))
+    pipeline_env: Path, inputs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     (inputs["good"] / "broken.json").write_text('{"id": ', encoding="utf-8")
     assert main(["scan", "--source", str(inputs["good"])]) == 2
     _, err = capsys.readouterr()

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from shared.adapters.sources.base import TargetRead
 from shared.adapters.tables import keys
@@ -78,11 +78,7 @@ class Worker:
             resource_name=parsed.name,
             subscription_id=parsed.subscription,
             outcome=outcome,
-            trigger=item.trigger,
-            event_type=item.event_type,
-            event_id=item.event_id,
-            correlation_id=item.correlation_id,
-            changed_by=item.changed_by,
+            **_why(item),
             duration_ms=(time.perf_counter() - started) * 1000,
             **fields,
         )
@@ -126,13 +122,7 @@ class Worker:
 
     def _record(self, item: WorkItem, read: TargetRead, summary: Any, started: float, writes_before: int) -> Outcome:
         """Evaluate one read target and record it: state, history, dependency index, logs."""
-        provenance = Provenance(
-            trigger=item.trigger,
-            event_type=item.event_type,
-            event_id=item.event_id,
-            correlation_id=item.correlation_id,
-            changed_by=item.changed_by,
-        )
+        provenance = Provenance(**_why(item))
         if read.target is None:
             return self._deleted(item, summary, read.read_at, read.reads, provenance, started, writes_before)
         rows = self.parts.store.control_rows(item.target_id)
@@ -166,11 +156,7 @@ class Worker:
                 resource_type=res.resource_type,
                 resource_name=res.name,
                 subscription_id=ids.parse(res.resource_id).subscription,
-                trigger=item.trigger,
-                event_type=item.event_type,
-                event_id=item.event_id,
-                correlation_id=item.correlation_id,
-                changed_by=item.changed_by,
+                **_why(item),
                 findings=res.findings,
                 score=res.score,
                 duration_ms=(time.perf_counter() - started) * 1000,
@@ -296,3 +282,22 @@ class Worker:
             writes=writes,
             targets=tuple(outcomes),
         )
+
+
+class _Why(TypedDict):
+    trigger: str
+    event_type: str
+    event_id: str
+    correlation_id: str
+    changed_by: str
+
+
+def _why(item: WorkItem) -> _Why:
+    """Why an evaluation ran, as its findings and run records say it (from the work item)."""
+    return {
+        "trigger": item.trigger,
+        "event_type": item.event_type,
+        "event_id": item.event_id,
+        "correlation_id": item.correlation_id,
+        "changed_by": item.changed_by,
+    }
