@@ -333,6 +333,20 @@ CASES_LIST = [
     ),
     Case(
         "AKS.SupportedKubernetesVersion",
+        "newer-than-the-calendar",
+        UNKNOWN,
+        versions("1.40.1"),
+        reason=("1.40 is newer than any minor", "calendar as of 2026-08-05", "az aks get-versions"),
+    ),
+    Case(
+        "AKS.SupportedKubernetesVersion",
+        "behind-and-beyond",
+        FAIL,
+        versions("1.40.1", "1.32.9"),
+        reason=("pool system 1.32.9",),
+    ),
+    Case(
+        "AKS.SupportedKubernetesVersion",
         "unreadable",
         UNKNOWN,
         props(currentKubernetesVersion="latest", kubernetesVersion=REMOVE),

@@ -293,8 +293,7 @@ VERDICTS: list[V] = [
     V("byo-subnet", "cliakstest000002", "AKS.SupportedKubernetesVersion", "Unknown",
       "replayed at the recording date 2020-11-20, before the calendar's oldest minor (1.19, GA 2020-11-30) had "
       "ended: the calendar cannot say whether 1.17 was still supported",
-      xfail="AKS.SupportedKubernetesVersion does not ask SupportWindow.judge, so a minor the calendar does not "
-      "know is out of support", on=datetime(2020, 11, 20, 12, tzinfo=UTC)),
+      reason_has="oldest 1.19", on=datetime(2020, 11, 20, 12, tzinfo=UTC)),
     V(BYO_CLUSTER, "cliakstest000002", "AKS.NodeSubnetNSG", "Unknown", "the node subnet's document is not in the input"),
     # --- field names and defaults of older API versions -------------------------------------------------------
     V("specs/aks/2022-02-01.ManagedClustersCreate_SecurityProfile.json", "clustername1", "AKS.DefenderSensor", "Pass",

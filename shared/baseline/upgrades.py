@@ -15,7 +15,7 @@ from shared.baseline.verdicts import check, failed, passed, unknown
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
 from shared.core.resource_types import T_K8S_VERSIONS
-from shared.core.versions import minor_of, minor_text
+from shared.core.versions import OUTSIDE, UNKNOWN, minor_of, minor_text
 
 CONTROLS: list[Control] = []
 
@@ -121,22 +121,28 @@ def supported_version(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     if unreadable:
         return unknown(f"No readable Kubernetes version for: {', '.join(unreadable)}.", **evidence)
     outside: list[str] = []
+    beyond: dict[str, list[str]] = {}  # what the source cannot judge -> where
     ending: list[str] = []
     for where, version in versions.items():
         minor = minor_of(version)
         if minor is None:
             continue  # a pool without its own version runs the control plane's
-        if minor in window.supported:
-            end = window.end_of_life.get(minor)
-        elif lts and minor in window.lts:
-            end = window.lts_end.get(minor)
-        else:
+        support = window.judge(minor, lts)
+        if support.status == UNKNOWN:
+            beyond.setdefault(support.reason, []).append(f"{where} {version}")
+            continue
+        if support.status == OUTSIDE:
             outside.append(f"{where} {version}")
             continue
-        if end is not None and end - window.on <= timedelta(days=30):
-            ending.append(f"{minor_text(minor)} reaches end of life on {end.isoformat()}")
+        if support.end is not None and support.end - window.on <= timedelta(days=30):
+            ending.append(f"{minor_text(minor)} reaches end of life on {support.end.isoformat()}")
     supported = ", ".join(minor_text(m) for m in window.supported)
     if outside:
         return failed(f"Out of support: {'; '.join(outside)} (supported: {supported}; {window.source}).", **evidence)
+    if beyond:
+        # A minor the source does not know is not out of support: the source predates it (or the
+        # replayed date predates the source's oldest minor). Say which source, and what to add.
+        said = "; ".join(f"{', '.join(where)}: {reason}" for reason, where in beyond.items())
+        return unknown(f"Cannot judge {said}.", **evidence)
     note = f" Note: {'; '.join(sorted(set(ending)))}." if ending else ""
     return passed(f"All versions are within the supported window ({supported}).{note}", **evidence)
