@@ -147,13 +147,22 @@ DENY_VNET_IN = nsg_rule("DenyVnetIn", 200, "Inbound", "Deny", source="VirtualNet
 DENY_LB_IN = nsg_rule("DenyLoadBalancer", 300, "Inbound", "Deny", source="AzureLoadBalancer")
 
 
+def two_subnets() -> dict[str, Any]:
+    """The spoke VNet with snet-nodes (NSG and route table) and snet-batch (neither)."""
+    vnet = vnet_with_subnet()
+    vnet["properties"]["subnets"].append(
+        vnet_with_subnet(subnet_name="snet-batch", nsg_id=None, route_table_id=None)["properties"]["subnets"][0]
+    )
+    return vnet
+
+
 CASES_LIST = [
     # --- 3.1 NSGs on node subnets -------------------------------------------------------------------------
     Case(
         "AKS.NodeSubnetNSG",
         "default-rules",
         PASS,
-        reason=("let AKS traffic through",),
+        reason=("let AKS traffic through", "nsg-nodes on snet-nodes"),
         evidence=lambda ev: ev["mode"] == "compatible" and ev["subnets"]["snet-nodes"]["nsg"].endswith("nsg-nodes"),
     ),
     Case(
@@ -161,7 +170,16 @@ CASES_LIST = [
         "no-nsg",
         PASS,
         context=with_docs(lambda: vnet_with_subnet(nsg_id=None)),
+        reason=("No NSG is attached to snet-nodes", "nothing filters"),
         evidence=lambda ev: ev["subnets"]["snet-nodes"] == {"nsg": None},
+    ),
+    Case(
+        "AKS.NodeSubnetNSG",
+        "one-subnet-without-nsg",
+        PASS,
+        pools(batch={"vnetSubnetID": f"{VNET_ID}/subnets/snet-batch"}),
+        context=with_docs(two_subnets),
+        reason=("let AKS traffic through (nsg-nodes on snet-nodes)", "no NSG is attached to snet-batch"),
     ),
     Case(
         "AKS.NodeSubnetNSG",

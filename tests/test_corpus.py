@@ -285,8 +285,7 @@ VERDICTS: list[V] = [
     V("byo-subnet", "cliakstest000002", "AKS.NodeSubnetNSG", "Pass",
       "aks-subnet has no NSG, so nothing blocks AKS traffic: a Pass, but the reason must say that no NSG is "
       "attached, not that 'NSGs on node subnets let AKS traffic through'",
-      xfail="AKS.NodeSubnetNSG passes with a reason about NSGs when the subnet has none",
-      reason_lacks="NSGs on node subnets let AKS traffic through"),
+      reason_has="No NSG is attached to aks-subnet", reason_lacks="let AKS traffic through"),
     V("byo-subnet", "cliakstest000002", "AKS.ManagedIngress", "Pass", "ingressApplicationGateway add-on enabled"),
     V("byo-subnet", "cliakstest000002", "AKS.NetworkPolicy", "Fail", "kubenet without networkPolicy: no engine"),
     V("byo-subnet", "cliakstest000002", "AKS.SupportedKubernetesVersion", "Fail", "1.17.13, long out of support"),

@@ -62,6 +62,8 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     forbid = str(p["mode"]).lower() == "forbid"
     missing: list[str] = []
     broken: list[str] = []
+    bare: list[str] = []  # node subnets with no NSG at all
+    filtered: list[str] = []  # node subnets whose NSG lets AKS traffic through
     evidence: dict[str, Any] = {}
     for sid in subnets:
         subnet = ctx.use(sid)
@@ -71,6 +73,7 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         nsg_id = r.text(subnet.data, "networkSecurityGroup.id")
         if not nsg_id:
             evidence[subnet.name] = {"nsg": None}
+            bare.append(subnet.name)
             continue
         if forbid:
             broken.append(f"{subnet.name} has NSG {nsg_id.rsplit('/', 1)[-1]}")
@@ -88,13 +91,21 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
             if access != "Allow":
                 broken.append(f"{group.name} on {subnet.name} denies {flow.label} (rule {rule})")
         evidence[subnet.name] = {"nsg": nsg_id, "flows": flows}
+        filtered.append(f"{group.name} on {subnet.name}")
     if broken:
         return failed("; ".join(broken) + ".", mode=p["mode"], subnets=evidence)
     if missing:
         return unknown(f"Could not read {', '.join(missing)}.", mode=p["mode"], subnets=evidence)
     if forbid:
         return passed("No NSG is attached to a node subnet.", mode=p["mode"], subnets=evidence)
-    return passed("NSGs on node subnets let AKS traffic through.", mode=p["mode"], subnets=evidence)
+    # Say what was found: an NSG that lets AKS traffic through, or no NSG at all (nothing to block it).
+    said = []
+    if filtered:
+        said.append(f"The NSGs on the node subnets let AKS traffic through ({', '.join(filtered)})")
+    if bare:
+        no_nsg = f"no NSG is attached to {', '.join(bare)}, so nothing filters traffic there"
+        said.append(no_nsg if said else no_nsg[0].upper() + no_nsg[1:])
+    return passed("; ".join(said) + ".", mode=p["mode"], subnets=evidence)
 
 
 @control(
