@@ -278,6 +278,21 @@ CASES_LIST = [
     Case("AKS.NoNodePublicIP", "string-false", PASS, pools(apps={"enableNodePublicIP": "False"}), reason=("No pool",)),
     Case(
         "AKS.NoNodePublicIP",
+        "nap-nodes-get-none",
+        PASS,
+        lambda: cluster(properties={"nodeProvisioningProfile": {"mode": "Auto"}}),
+        reason=("AKSNodeClass has no node public IP setting",),
+        evidence=lambda ev: ev["autoProvisioned"]["nodeProvisioningMode"] == "Auto",
+    ),
+    Case(
+        "AKS.NoNodePublicIP",
+        "nap-mode-not-known",
+        UNKNOWN,
+        lambda: cluster(properties={"nodeProvisioningProfile": {"mode": 3}}),
+        reason=("nodeProvisioningProfile.mode",),
+    ),
+    Case(
+        "AKS.NoNodePublicIP",
         "not-a-boolean",
         UNKNOWN,
         pools(apps={"enableNodePublicIP": "public"}),

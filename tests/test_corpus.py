@@ -233,10 +233,10 @@ VERDICTS: list[V] = [
     V(A, "cliakstest000001", "AKS.SystemPoolIsolation", "Pass",
       "nodeProvisioningProfile.mode Auto: workloads run on auto-provisioned nodes, a separate workload pool; the "
       "only listed pool, nodepool1, is System and tainted CriticalAddonsOnly=true:NoSchedule",
-      xfail="AKS Automatic / node auto-provisioning: the pool controls see no User pool"),
+      reason_has="auto-provisioning"),
     V(A, "cliakstest000001", "AKS.DedicatedWorkloadPools", frozenset({"Unknown", "NotApplicable"}),
       "auto-provisioned capacity is shaped by Karpenter NodePools, which ARM does not show: not 'Only 0 user pools'",
-      xfail="AKS Automatic / node auto-provisioning: the pool controls see no User pool"),
+      reason_lacks="Only 0"),
     V(A, "cliakstest000001", "AKS.NetworkPolicy", "Pass", "networkPolicy cilium (with networkDataplane cilium)"),
     V(A, "cliakstest000001", "AKS.EgressThroughFirewall", "Fail",
       "outboundType managedNATGateway: egress through a public NAT gateway, not a firewall"),
@@ -321,12 +321,11 @@ VERDICTS: list[V] = [
     # --- pools that do not say their mode ---------------------------------------------------------------------
     V("specs/aks/2022-07-01.ManagedClustersGet.json", "clustername1", "AKS.SystemPoolIsolation", "Fail",
       "the only pool is the System pool (the API makes the first pool System) and carries no "
-      "CriticalAddonsOnly taint", xfail="pools without mode are read as User pools", reason_lacks="no System pool"),
+      "CriticalAddonsOnly taint", reason_has="read nodepool1 as System", reason_lacks="no System pool"),
     V("specs/aks/2022-11-01.ManagedClustersCreate_DedicatedHostGroup.json", "clustername1",
-      "AKS.SystemPoolIsolation", "Fail", MODELESS, xfail="pools without mode are read as User pools",
-      reason_lacks="no System pool"),
+      "AKS.SystemPoolIsolation", "Fail", MODELESS, reason_lacks="no System pool"),
     V("pools-2025", "clustername1", "AKS.SystemPoolIsolation", "Fail", MODELESS,
-      xfail="pools without mode are read as User pools", reason_lacks="no System pool"),
+      reason_has="read nodepool1 as System, agentpool1 as User", reason_lacks="no System pool"),
     V("specs/aks/2022-11-01.ManagedClustersCreate_DedicatedHostGroup.json", "clustername1", "AKS.IsolatedVMSizes",
       "Pass", "the pool runs on a dedicated host group (hostGroupID)"),
     V("specs/aks/2022-07-01.ManagedClustersGet.json", "clustername1", "AKS.KubernetesRBAC", "Fail", "enableRBAC false"),

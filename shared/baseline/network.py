@@ -157,6 +157,8 @@ flag_control(
     passed="No pool gives its nodes public IPs.",
     failed="Pools with node public IPs: {pools}.",
     evidence="enableNodePublicIP",
+    # learn.microsoft.com/azure/aks/node-auto-provisioning-aksnodeclass lists every AKSNodeClass setting.
+    auto_nodes="get none either: AKSNodeClass has no node public IP setting",
 )
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from shared.baseline import bicep, control
 from shared.baseline import read as r
-from shared.baseline.context import Context, Pool
+from shared.baseline.context import Context
 from shared.baseline.model import Control, Parameter, Remediation, Topic, Verdict
-from shared.baseline.pools import LISTED, every_pool, reading
-from shared.baseline.verdicts import check, unknown
+from shared.baseline.pools import AUTO, AUTO_NODES, HIDDEN, LISTED, auto_provisioned, every_pool, modes, reading
+from shared.baseline.verdicts import failed, passed, unknown
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
 
@@ -30,10 +30,6 @@ ISOLATED_SIZES = [
 ]  # fmt: skip
 
 
-def _mode(pool: Pool) -> str:
-    return (r.text(pool.data, "mode") or "User").strip().lower()
-
-
 @control(
     CONTROLS,
     id="AKS.IsolatedVMSizes",
@@ -50,7 +46,7 @@ def _mode(pool: Pool) -> str:
     ),
     references=("https://learn.microsoft.com/azure/virtual-machines/isolation",),
     parameters=(Parameter("isolated_vm_sizes", ISOLATED_SIZES, "VM sizes that are isolated to one customer"),),
-    reads=LISTED,
+    reads=(*LISTED, *AUTO),
     related={
         **reading("hostGroupID", "vmSize"),
     },
@@ -79,13 +75,15 @@ CRITICAL_TAINT = "criticaladdonsonly=true:noschedule"
     section="2.3",
     severity=Severity.LOW,
     rationale="""Keeping application pods off the system pool (taint CriticalAddonsOnly=true:NoSchedule) protects
-    CoreDNS, konnectivity and other critical add-ons from noisy or compromised workloads.""",
+    CoreDNS, konnectivity and other critical add-ons from noisy or compromised workloads. With node
+    auto-provisioning (always on in AKS Automatic) the nodes it adds are the workload pool; the System pool's
+    taint still counts.""",
     remediation=Remediation(
         cli="""az aks nodepool update -g <rg> --cluster-name <cluster> -n <system-pool> --node-taints CriticalAddonsOnly=true:NoSchedule
 az aks nodepool add -g <rg> --cluster-name <cluster> -n <user-pool> --mode User"""
     ),
     references=("https://learn.microsoft.com/azure/aks/use-system-pools",),
-    reads=LISTED,
+    reads=(*LISTED, *AUTO),
     related={
         **reading("mode", "nodeTaints"),
     },
@@ -94,28 +92,42 @@ def system_pool_isolation(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict
     pools = ctx.pools
     if not pools:
         return unknown("The document lists no node pools (partial document?).")
-    system = [pl for pl in pools if _mode(pl) == "system"]
-    user = [pl for pl in pools if _mode(pl) == "user"]
+    mode, defaulted = modes(ctx)
+    system = [pl for pl in pools if mode[pl.name] == "System"]
+    user = [pl for pl in pools if mode[pl.name] == "User"]
+    auto = auto_provisioned(ctx)
     untainted = [
         pl.name
         for pl in system
         if CRITICAL_TAINT not in {s.replace(" ", "").lower() for s in r.texts(pl.data, "nodeTaints")}
     ]
-    evidence = {
+    evidence: dict[str, Any] = {
         "systemPools": [pl.name for pl in system],
         "userPools": [pl.name for pl in user],
         "untaintedSystemPools": untainted,
+        "modeAbsent": {name: mode[name] for name in defaulted},
+        "autoProvisioned": auto,
     }
-    problems = []
+    read_as = [f"{name} as {mode[name]}" for name in defaulted]
+    note = f" (no mode given: read {', '.join(read_as)}, as the API does)" if read_as else ""
     if not system:
-        problems.append("no System pool")
-    if not user:
+        # The API keeps a System pool at all times: the input lacks it, it does not prove there is none.
+        return unknown(
+            f"No pool in the input is the cluster's System pool{note}, and every cluster has one: "
+            "its document is missing (partial input?).",
+            **evidence,
+        )
+    problems = []
+    if not user and auto is None:
         problems.append("no User pool: workloads share the system pool")
     if untainted:
         problems.append(f"System pools without CriticalAddonsOnly=true:NoSchedule: {', '.join(untainted)}")
-    return check(
-        not problems, "System pools are tainted and separate from user pools.", "; ".join(problems) + ".", **evidence
-    )
+    if problems:
+        return failed("; ".join(problems) + f"{note}.", **evidence)
+    if auto is not None:
+        pools_too = f" and the user pools {', '.join(pl.name for pl in user)}" if user else ""
+        return passed(f"System pools are tainted; workloads run on the {AUTO_NODES}{pools_too}{note}.", **evidence)
+    return passed(f"System pools are tainted and separate from user pools{note}.", **evidence)
 
 
 @control(
@@ -128,12 +140,13 @@ def system_pool_isolation(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict
     severity=Severity.INFORMATIONAL,
     optional=True,
     rationale="""Separate user pools with their own taints or labels let sensitive applications run on nodes
-    that nothing else shares.""",
+    that nothing else shares. Nodes that node auto-provisioning adds are shaped by Karpenter NodePools inside
+    the cluster, which ARM does not show.""",
     remediation=Remediation(
         cli="az aks nodepool add -g <rg> --cluster-name <cluster> -n <pool> --mode User --node-taints app=<name>:NoSchedule --labels app=<name>"
     ),
     references=("https://learn.microsoft.com/azure/aks/operator-best-practices-advanced-scheduler",),
-    reads=LISTED,
+    reads=(*LISTED, *AUTO),
     related={
         **reading("mode", "nodeLabels", "nodeTaints"),
     },
@@ -141,14 +154,23 @@ def system_pool_isolation(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict
 def dedicated_pools(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     if not ctx.pools:
         return unknown("The document lists no node pools (partial document?).")
-    user = [pl for pl in ctx.pools if _mode(pl) == "user"]
+    mode, _ = modes(ctx)
+    user = [pl for pl in ctx.pools if mode[pl.name] == "User"]
     separating = [pl.name for pl in user if r.texts(pl.data, "nodeTaints") or (r.mapping(pl.data, "nodeLabels") or {})]
-    return check(
-        len(separating) >= 2,
-        f"{len(separating)} user pools carry taints or labels that separate workloads.",
-        f"Only {len(separating)} user pool(s) carry separating taints or labels (two or more expected).",
-        userPools=[pl.name for pl in user],
-        separatingPools=separating,
+    evidence: dict[str, Any] = {"userPools": [pl.name for pl in user], "separatingPools": separating}
+    if len(separating) >= 2:
+        return passed(f"{len(separating)} user pools carry taints or labels that separate workloads.", **evidence)
+    auto = auto_provisioned(ctx)
+    if auto is not None:
+        # Karpenter's NodePools decide how those nodes are tainted and labelled: ARM cannot say.
+        return unknown(
+            f"Workloads also run on the {AUTO_NODES}, whose taints and labels are {HIDDEN}; "
+            f"{len(separating)} listed user pool(s) carry separating taints or labels.",
+            autoProvisioned=auto,
+            **evidence,
+        )
+    return failed(
+        f"Only {len(separating)} user pool(s) carry separating taints or labels (two or more expected).", **evidence
     )
 
 
@@ -171,7 +193,7 @@ def dedicated_pools(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         ),
     ),
     references=("https://learn.microsoft.com/azure/aks/manage-ssh-node-access",),
-    reads=LISTED,
+    reads=(*LISTED, *AUTO),
     related={
         **reading("securityProfile.sshAccess"),
     },
