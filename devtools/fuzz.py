@@ -220,6 +220,13 @@ _OTHERS: tuple[Deciding, ...] = (
     _d("AKS.AcrPullWithManagedIdentity", C, "text", "identityprofile.kubeletidentity.objectid"),
     _d("AKS.MonitoringEnabled", C, "flag", "addonprofiles.omsagent.enabled", "azuremonitorprofile.metrics.enabled"),
     _d("AKS.ImageCleaner", C, "flag", "securityprofile.imagecleaner.enabled"),
+    _d(
+        "AKS.DefenderSensor",
+        C,
+        "flag",
+        "securityprofile.defender.securitymonitoring.enabled",
+        "securityprofile.azuredefender.enabled",
+    ),
     _d("AKS.NetworkPolicy", C, "text", "networkprofile.networkpolicy", "networkprofile.networkdataplane"),
     _d("AKS.NoPublicLoadBalancerServices", C, "text", "noderesourcegroup"),
     _d("AKS.EgressThroughFirewall", C, "text", "networkprofile.outboundtype"),

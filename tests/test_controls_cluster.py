@@ -721,6 +721,42 @@ CASES_LIST = [
     ),
     Case("AKS.DefenderSensor", "absent", FAIL, props(securityProfile={"defender": REMOVE}), reason=("not enabled",)),
     Case(
+        "AKS.DefenderSensor",
+        "older-name-azure-defender",
+        PASS,
+        props(
+            securityProfile={
+                "defender": REMOVE,
+                "azureDefender": {"enabled": True, "logAnalyticsWorkspaceResourceId": "/w"},
+            }
+        ),
+        reason=("azureDefender",),
+        evidence=lambda ev: ev["azureDefender"] is True and ev["securityMonitoring"] is None,
+    ),
+    Case(
+        "AKS.DefenderSensor",
+        "older-name-disabled",
+        FAIL,
+        props(securityProfile={"defender": REMOVE, "azureDefender": {"enabled": False}}),
+        reason=("not enabled",),
+    ),
+    Case(
+        "AKS.DefenderSensor",
+        "current-name-off-wins",
+        FAIL,
+        props(
+            securityProfile={"defender": {"securityMonitoring": {"enabled": False}}, "azureDefender": {"enabled": True}}
+        ),
+        reason=("not enabled",),
+    ),
+    Case(
+        "AKS.DefenderSensor",
+        "older-name-not-a-boolean",
+        UNKNOWN,
+        props(securityProfile={"defender": REMOVE, "azureDefender": {"enabled": "sometimes"}}),
+        reason=("azureDefender",),
+    ),
+    Case(
         "AKS.DefenderSensor", "not-an-object", UNKNOWN, props(securityProfile={"defender": "on"}), reason=("defender",)
     ),
     Case("AKS.EncryptionAtHost", "every-pool", PASS, reason=("every pool",)),

@@ -298,7 +298,7 @@ VERDICTS: list[V] = [
     V("specs/aks/2022-02-01.ManagedClustersCreate_SecurityProfile.json", "clustername1", "AKS.DefenderSensor", "Pass",
       "securityProfile.azureDefender.enabled true: the GA 2022-02-01 name of the Defender profile "
       "(renamed defender.securityMonitoring in 2022-06-01)",
-      xfail="securityProfile.azureDefender is read nowhere"),
+      reason_has="azureDefender"),
     V("specs/aks/2022-06-01.ManagedClustersCreate_SecurityProfile.json", "clustername1", "AKS.DefenderSensor", "Pass",
       "securityProfile.defender.securityMonitoring.enabled true"),
     V("specs/acr/2019-05-01.RegistryGet.json", "myRegistry", "ACR.PublicNetworkAccessDisabled", "Fail",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.baseline import bicep, control, flag_control
+from shared.baseline import bicep, control
 from shared.baseline import read as r
 from shared.baseline.context import Context
 from shared.baseline.model import Control, Remediation, Topic, Verdict
@@ -118,7 +118,16 @@ def audit_logs(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     )
 
 
-flag_control(
+# The GA API versions 2022-02-01 to 2022-05-02 name the sensor's switch securityProfile.azureDefender.enabled;
+# from 2022-06-01 on it is securityProfile.defender.securityMonitoring.enabled (Azure/azure-rest-api-specs,
+# specification/containerservice/resource-manager/Microsoft.ContainerService/stable/2022-04-01/examples/
+# ManagedClustersCreate_SecurityProfile.json at 4cf9c9b74acb70b5601c7e7ce492ee0b7b73d9a7, and the 2022-02-01 and
+# 2022-06-01 examples of tests/corpus). az aks create --enable-defender wrote the older name with those versions.
+DEFENDER = "securityProfile.defender.securityMonitoring.enabled"
+AZURE_DEFENDER = "securityProfile.azureDefender.enabled"
+
+
+@control(
     CONTROLS,
     id="AKS.DefenderSensor",
     topic=Topic.DEFENDER,
@@ -129,14 +138,25 @@ flag_control(
     severity=Severity.HIGH,
     rationale="""The Defender sensor watches runtime behaviour on the nodes (crypto miners, reverse shells,
     privilege escalation) and raises security alerts.""",
-    remediation=Remediation(cli="az aks update -g <rg> -n <cluster> --enable-defender"),
+    remediation=Remediation(
+        cli="az aks update -g <rg> -n <cluster> --enable-defender",
+        bicep=bicep(TargetKind.CLUSTER, {DEFENDER: True}),
+    ),
     references=("https://learn.microsoft.com/azure/defender-for-cloud/defender-for-containers-enable",),
-    path="securityProfile.defender.securityMonitoring.enabled",
-    want=True,
-    passed="The Defender sensor is enabled.",
-    failed="The Defender sensor is not enabled (securityProfile.defender.securityMonitoring).",
-    evidence="securityMonitoring",
+    reads=(AZURE_DEFENDER, DEFENDER),
 )
+def defender_sensor(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
+    current = r.flag(t.data, DEFENDER)
+    older = r.flag(t.data, AZURE_DEFENDER)
+    evidence = {"securityMonitoring": current, "azureDefender": older}
+    if current is True:
+        return passed("The Defender sensor is enabled.", **evidence)
+    if current is None and older is True:
+        return passed(
+            "The Defender sensor is enabled (securityProfile.azureDefender, its name before API 2022-06-01).",
+            **evidence,
+        )
+    return failed("The Defender sensor is not enabled (securityProfile.defender.securityMonitoring).", **evidence)
 
 
 def _tier(doc: Doc | None) -> str | None:
