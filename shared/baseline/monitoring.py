@@ -118,8 +118,8 @@ def audit_logs(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     )
 
 
-# The GA API versions 2022-02-01 to 2022-05-02 name the sensor's switch securityProfile.azureDefender.enabled;
-# from 2022-06-01 on it is securityProfile.defender.securityMonitoring.enabled (Azure/azure-rest-api-specs,
+# The GA API versions before 2022-06-01 (2022-02-01 and 2022-04-01 show it) name the sensor's switch
+# securityProfile.azureDefender.enabled; from 2022-06-01 on it is securityProfile.defender.securityMonitoring.enabled (Azure/azure-rest-api-specs,
 # specification/containerservice/resource-manager/Microsoft.ContainerService/stable/2022-04-01/examples/
 # ManagedClustersCreate_SecurityProfile.json at 4cf9c9b74acb70b5601c7e7ce492ee0b7b73d9a7, and the 2022-02-01 and
 # 2022-06-01 examples of tests/corpus). az aks create --enable-defender wrote the older name with those versions.
