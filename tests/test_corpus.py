@@ -304,7 +304,7 @@ VERDICTS: list[V] = [
     V("specs/acr/2019-05-01.RegistryGet.json", "myRegistry", "ACR.PublicNetworkAccessDisabled", "Fail",
       "a Standard registry of API 2019-05-01, before publicNetworkAccess existed: it is reachable from public "
       "networks (the platform default, and Standard cannot turn it off)",
-      xfail="an absent publicNetworkAccess is Unknown instead of the platform default"),
+      reason_has="Standard registry cannot disable public access"),
     V("specs/acr/2019-05-01.RegistryGet.json", "myRegistry", "ACR.AdminUserDisabled", "Fail", "adminUserEnabled true"),
     V("specs/acr/2019-05-01.RegistryGet.json", "myRegistry", "ACR.PremiumSku", "Fail", "sku Standard"),
     V("specs/acr/2022-12-01.RegistryGet.json", "myRegistry", "ACR.PublicNetworkAccessDisabled", "Fail",
