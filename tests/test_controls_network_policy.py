@@ -64,6 +64,15 @@ def network(**profile: Any) -> Callable[[], dict[str, Any]]:
     return lambda: cluster(properties={"networkProfile": profile})
 
 
+def automatic_cluster(**properties: Any) -> Callable[[], dict[str, Any]]:
+    """The hardened cluster as AKS Automatic (kind and sku Automatic, node auto-provisioning)."""
+    return lambda: cluster(
+        properties={"nodeProvisioningProfile": {"mode": "Auto"}, **properties},
+        sku={"name": "Automatic", "tier": "Standard"},
+        kind="Automatic",
+    )
+
+
 def no_addon(name: str) -> Callable[[], dict[str, Any]]:
     return lambda: cluster(properties={"addonProfiles": {name: REMOVE}})
 
@@ -788,6 +797,72 @@ CASES_LIST = [
     ),
     Case(
         "AKS.NonRootPolicy", "assignments-not-read", UNKNOWN, context=without("policyAssignments"), reason=("not read",)
+    ),
+    # Deployment Safeguards: on AKS Automatic their baseline Pod Security Standards forbid privileged containers
+    # (counted); safeguardsProfile at Enforcement elsewhere holds none of these policies; Warning only warns.
+    Case(
+        "AKS.NonRootPolicy",
+        "automatic-baseline-pss-covers-privileged",
+        PASS,
+        automatic_cluster(),
+        context=policies(lambda: policy_assignment(SUBSCRIPTION_SCOPE, RUN_AS_NON_ROOT, params={"effect": "Deny"})),
+        reason=("Assigned and enforced: approved user", "enforced by the platform", "baseline Pod Security Standards"),
+        evidence=lambda ev: ev["assignments"]["safeguardsLevel"] == "Enforcement (AKS Automatic)",
+    ),
+    Case(
+        "AKS.NonRootPolicy",
+        "automatic-non-root-not-assigned",
+        FAIL,
+        automatic_cluster(),
+        context=policies(lambda: policy_assignment(SUBSCRIPTION_SCOPE, AUTHORIZED_IPS_POLICY)),
+        reason=("not assigned: approved user and group ids", "enforced by the platform: no privileged containers"),
+    ),
+    Case(
+        "AKS.NonRootPolicy",
+        "automatic-safeguards-at-warning",
+        FAIL,
+        automatic_cluster(safeguardsProfile={"level": "Warning"}),
+        context=policies(lambda: policy_assignment(SUBSCRIPTION_SCOPE, RUN_AS_NON_ROOT, params={"effect": "Deny"})),
+        reason=("not assigned: no privileged containers", "at Warning only warn"),
+    ),
+    Case(
+        "AKS.NonRootPolicy",
+        "safeguards-enforcement-on-base",
+        FAIL,
+        props(safeguardsProfile={"level": "Enforcement", "version": "v2.0.0"}),
+        context=policies(lambda: policy_assignment(SUBSCRIPTION_SCOPE, RUN_AS_NON_ROOT, params={"effect": "Deny"})),
+        reason=("not assigned: no privileged containers", "Deployment Safeguards at Enforcement hold no such policy"),
+        evidence=lambda ev: ev["assignments"]["safeguardsLevel"] == "Enforcement",
+    ),
+    Case(
+        "AKS.NonRootPolicy",
+        "safeguards-and-assignments",
+        PASS,
+        props(safeguardsProfile={"level": "Enforcement"}),
+        reason=("Assigned and enforced",),
+    ),
+    Case(
+        "AKS.NonRootPolicy",
+        "safeguards-level-not-known",
+        UNKNOWN,
+        props(safeguardsProfile={"level": "Audit"}),
+        reason=("safeguardsProfile.level", "Audit"),
+    ),
+    Case(
+        "AKS.DefaultNamespacePolicy",
+        "safeguards-enforcement-does-not-cover",
+        FAIL,
+        props(safeguardsProfile={"level": "Enforcement"}),
+        context=all_but("no-default-namespace"),
+        reason=("not assigned", "hold no such policy"),
+    ),
+    Case(
+        "AKS.AllowedImagesPolicy",
+        "automatic-does-not-cover",
+        FAIL,
+        automatic_cluster(),
+        context=all_but("allowed-images"),
+        reason=("not assigned", "a regex AKS chooses, not your registries"),
     ),
     # --- 4.2 / 4.3 secrets and identities ------------------------------------------------------------------------
     Case(
