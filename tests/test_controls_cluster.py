@@ -83,6 +83,28 @@ def names_property(path: str) -> Callable[[Mapping[str, Any]], bool]:
     return lambda ev: path.lower() in str(ev.get("property", "")).lower()
 
 
+def nap(
+    sku: str = "Base", kind: str | None = None, mode: str | None = "Auto", **pool_changes: Any
+) -> Callable[[], dict[str, Any]]:
+    """The hardened cluster with node auto-provisioning (``mode``), on the ``sku`` (Base, or Automatic)."""
+    top: dict[str, Any] = {"sku": {"name": sku, "tier": "Standard"}}
+    if kind:
+        top["kind"] = kind
+    profile = {"nodeProvisioningProfile": {"mode": mode, "defaultNodePools": "Auto"}} if mode else {}
+    return lambda: cluster(properties=profile, pools=pool_changes, **top)
+
+
+def automatic(**pool_changes: Any) -> Callable[[], dict[str, Any]]:
+    """An AKS Automatic cluster whose only listed pool is the tainted System pool, as az aks create --sku automatic
+    makes it (kind and sku Automatic, nodeProvisioningProfile.mode Auto)."""
+    return nap("Automatic", "Automatic", apps=REMOVE, batch=REMOVE, **pool_changes)
+
+
+def modeless(*names: str) -> dict[str, Any]:
+    """Pool changes dropping ``mode`` from the named pools (as several spec examples give them)."""
+    return {name: {"mode": REMOVE} for name in names}
+
+
 OTHER_PRINCIPAL = "a0a0a0a0-b1b1-4c2c-8d3d-e4e4e4e4e4e4"
 
 CASES_LIST = [
@@ -333,6 +355,20 @@ CASES_LIST = [
     ),
     Case(
         "AKS.SupportedKubernetesVersion",
+        "newer-than-the-calendar",
+        UNKNOWN,
+        versions("1.40.1"),
+        reason=("1.40 is newer than any minor", "calendar as of 2026-08-05", "az aks get-versions"),
+    ),
+    Case(
+        "AKS.SupportedKubernetesVersion",
+        "behind-and-beyond",
+        FAIL,
+        versions("1.40.1", "1.32.9"),
+        reason=("pool system 1.32.9",),
+    ),
+    Case(
+        "AKS.SupportedKubernetesVersion",
         "unreadable",
         UNKNOWN,
         props(currentKubernetesVersion="latest", kubernetesVersion=REMOVE),
@@ -376,6 +412,21 @@ CASES_LIST = [
         props(agentPoolProfiles="system,apps"),
         reason=("agentPoolProfiles",),
     ),
+    Case(
+        "AKS.IsolatedVMSizes",
+        "nap-nodes-not-shown",
+        UNKNOWN,
+        nap(),
+        reason=("Every listed pool passes", "AKSNodeClass and NodePool"),
+        evidence=lambda ev: ev["failingPools"] == [] and ev["autoProvisioned"]["nodeProvisioningMode"] == "Auto",
+    ),
+    Case(
+        "AKS.IsolatedVMSizes",
+        "automatic-shared-host",
+        FAIL,
+        automatic(system={"vmSize": "standard_d4lds_v5"}),
+        reason=("system",),
+    ),
     Case("AKS.SystemPoolIsolation", "isolated", PASS, reason=("tainted",)),
     Case(
         "AKS.SystemPoolIsolation",
@@ -399,6 +450,89 @@ CASES_LIST = [
         props(agentPoolProfiles={"system": {}}),
         reason=("agentPoolProfiles",),
     ),
+    # AKS Automatic and node auto-provisioning: the nodes NAP adds are the workload pool.
+    Case(
+        "AKS.SystemPoolIsolation",
+        "automatic",
+        PASS,
+        automatic(),
+        reason=("tainted", "node auto-provisioning"),
+        evidence=lambda ev: ev["userPools"] == [] and ev["autoProvisioned"]["sku"] == "Automatic",
+    ),
+    Case(
+        "AKS.SystemPoolIsolation",
+        "automatic-untainted-system",
+        FAIL,
+        automatic(system={"nodeTaints": []}),
+        reason=("CriticalAddonsOnly",),
+    ),
+    Case("AKS.SystemPoolIsolation", "nap-on-base", PASS, nap(apps=REMOVE, batch=REMOVE), reason=("auto-provisioning",)),
+    Case(
+        "AKS.SystemPoolIsolation",
+        "nap-manual",
+        FAIL,
+        nap(mode="Manual", apps=REMOVE, batch=REMOVE),
+        reason=("no User pool",),
+    ),
+    Case(
+        "AKS.SystemPoolIsolation",
+        "automatic-kind-only",
+        PASS,
+        nap("Base", "Automatic", mode=None, apps=REMOVE, batch=REMOVE),
+        reason=("auto-provisioning",),
+    ),
+    Case(
+        "AKS.SystemPoolIsolation",
+        "nap-mode-not-known",
+        UNKNOWN,
+        nap(mode="Sometimes", apps=REMOVE, batch=REMOVE),
+        reason=("nodeProvisioningProfile.mode", "Sometimes"),
+    ),
+    # Pools without mode: read as the API does (the first pool is the System pool, the others User).
+    Case(
+        "AKS.SystemPoolIsolation",
+        "modeless-pools",
+        PASS,
+        pools(**modeless("system", "apps", "batch")),
+        reason=("read system as System, apps as User, batch as User",),
+        evidence=lambda ev: ev["systemPools"] == ["system"] and ev["userPools"] == ["apps", "batch"],
+    ),
+    Case(
+        "AKS.SystemPoolIsolation",
+        "modeless-first-pool-beside-a-system-pool",
+        FAIL,
+        pools(system={"mode": REMOVE}, apps={"mode": "System", "nodeTaints": []}),
+        reason=("apps", "read system as User"),
+        evidence=lambda ev: ev["systemPools"] == ["apps"] and ev["untaintedSystemPools"] == ["apps"],
+    ),
+    Case(
+        "AKS.SystemPoolIsolation",
+        "only-modeless-system-pool",
+        FAIL,
+        pools(apps=REMOVE, batch=REMOVE, **modeless("system")),
+        reason=("no User pool", "read system as System"),
+    ),
+    Case(
+        "AKS.SystemPoolIsolation",
+        "system-pool-not-in-the-input",
+        UNKNOWN,
+        pools(system={"mode": "User"}),
+        reason=("System pool", "missing"),
+    ),
+    Case(
+        "AKS.SystemPoolIsolation",
+        "gateway-pool-is-not-a-user-pool",
+        FAIL,
+        pools(apps={"mode": "Gateway"}, batch=REMOVE),
+        reason=("no User pool",),
+    ),
+    Case(
+        "AKS.SystemPoolIsolation",
+        "mode-not-known",
+        UNKNOWN,
+        pools(apps={"mode": "Machines"}),
+        reason=("mode", "Machines"),
+    ),
     Case(
         "AKS.DedicatedWorkloadPools",
         "two-separated",
@@ -420,6 +554,22 @@ CASES_LIST = [
         props(agentPoolProfiles=7),
         reason=("agentPoolProfiles",),
     ),
+    Case(
+        "AKS.DedicatedWorkloadPools",
+        "automatic",
+        UNKNOWN,
+        automatic(),
+        reason=("NodePool", "0 listed user pool"),
+    ),
+    Case("AKS.DedicatedWorkloadPools", "nap-and-two-separated", PASS, nap(), reason=("2 user pools",)),
+    Case("AKS.DedicatedWorkloadPools", "nap-one-separated", UNKNOWN, nap(batch=REMOVE), reason=("1 listed user",)),
+    Case(
+        "AKS.DedicatedWorkloadPools",
+        "modeless-added-pools-are-user-pools",
+        PASS,
+        pools(**modeless("apps", "batch")),
+        evidence=lambda ev: ev["separatingPools"] == ["apps", "batch"],
+    ),
     Case("AKS.SSHAccessDisabled", "disabled", PASS, reason=("every pool",)),
     Case(
         "AKS.SSHAccessDisabled",
@@ -436,6 +586,7 @@ CASES_LIST = [
         pools(apps={"securityProfile": {"sshAccess": "LocalUser"}}),
         evidence=failing("apps"),
     ),
+    Case("AKS.SSHAccessDisabled", "nap-nodes-not-shown", UNKNOWN, nap(), reason=("auto-provisioning",)),
     Case(
         "AKS.SSHAccessDisabled",
         "pools-not-a-list",
@@ -570,6 +721,42 @@ CASES_LIST = [
     ),
     Case("AKS.DefenderSensor", "absent", FAIL, props(securityProfile={"defender": REMOVE}), reason=("not enabled",)),
     Case(
+        "AKS.DefenderSensor",
+        "older-name-azure-defender",
+        PASS,
+        props(
+            securityProfile={
+                "defender": REMOVE,
+                "azureDefender": {"enabled": True, "logAnalyticsWorkspaceResourceId": "/w"},
+            }
+        ),
+        reason=("azureDefender",),
+        evidence=lambda ev: ev["azureDefender"] is True and ev["securityMonitoring"] is None,
+    ),
+    Case(
+        "AKS.DefenderSensor",
+        "older-name-disabled",
+        FAIL,
+        props(securityProfile={"defender": REMOVE, "azureDefender": {"enabled": False}}),
+        reason=("not enabled",),
+    ),
+    Case(
+        "AKS.DefenderSensor",
+        "current-name-off-wins",
+        FAIL,
+        props(
+            securityProfile={"defender": {"securityMonitoring": {"enabled": False}}, "azureDefender": {"enabled": True}}
+        ),
+        reason=("not enabled",),
+    ),
+    Case(
+        "AKS.DefenderSensor",
+        "older-name-not-a-boolean",
+        UNKNOWN,
+        props(securityProfile={"defender": REMOVE, "azureDefender": {"enabled": "sometimes"}}),
+        reason=("azureDefender",),
+    ),
+    Case(
         "AKS.DefenderSensor", "not-an-object", UNKNOWN, props(securityProfile={"defender": "on"}), reason=("defender",)
     ),
     Case("AKS.EncryptionAtHost", "every-pool", PASS, reason=("every pool",)),
@@ -587,6 +774,14 @@ CASES_LIST = [
         FAIL,
         pools(apps={"enableEncryptionAtHost": REMOVE}),
         evidence=failing("apps"),
+    ),
+    Case("AKS.EncryptionAtHost", "nap-nodes-not-shown", UNKNOWN, nap(), reason=("auto-provisioning",)),
+    Case(
+        "AKS.EncryptionAtHost",
+        "automatic-pool-off",
+        FAIL,
+        automatic(system={"enableEncryptionAtHost": False}),
+        reason=("system",),
     ),
     Case(
         "AKS.EncryptionAtHost",

@@ -64,6 +64,15 @@ def network(**profile: Any) -> Callable[[], dict[str, Any]]:
     return lambda: cluster(properties={"networkProfile": profile})
 
 
+def automatic_cluster(**properties: Any) -> Callable[[], dict[str, Any]]:
+    """The hardened cluster as AKS Automatic (kind and sku Automatic, node auto-provisioning)."""
+    return lambda: cluster(
+        properties={"nodeProvisioningProfile": {"mode": "Auto"}, **properties},
+        sku={"name": "Automatic", "tier": "Standard"},
+        kind="Automatic",
+    )
+
+
 def no_addon(name: str) -> Callable[[], dict[str, Any]]:
     return lambda: cluster(properties={"addonProfiles": {name: REMOVE}})
 
@@ -147,13 +156,44 @@ DENY_VNET_IN = nsg_rule("DenyVnetIn", 200, "Inbound", "Deny", source="VirtualNet
 DENY_LB_IN = nsg_rule("DenyLoadBalancer", 300, "Inbound", "Deny", source="AzureLoadBalancer")
 
 
+def node_subnet(route_table: bool = True, **properties: Any) -> Callable[[], dict[str, Any]]:
+    """The spoke VNet with snet-nodes changed: without its route table unless ``route_table``, and with
+    ``properties`` (``defaultOutboundAccess``, ``natGateway``) set on the subnet."""
+
+    def build() -> dict[str, Any]:
+        vnet = vnet_with_subnet(route_table_id=RT_ID if route_table else None)
+        vnet["properties"]["subnets"][0]["properties"].update(properties)
+        return vnet
+
+    return build
+
+
+NAT_GATEWAY = {"id": f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/natGateways/ng-spoke"}
+
+
+def two_subnets() -> dict[str, Any]:
+    """The spoke VNet with snet-nodes (NSG and route table) and snet-batch (neither)."""
+    vnet = vnet_with_subnet()
+    vnet["properties"]["subnets"].append(
+        vnet_with_subnet(subnet_name="snet-batch", nsg_id=None, route_table_id=None)["properties"]["subnets"][0]
+    )
+    return vnet
+
+
+def private_second_subnet() -> dict[str, Any]:
+    """``two_subnets`` with snet-batch private: defaultOutboundAccess false, no NAT gateway, no route table."""
+    vnet = two_subnets()
+    vnet["properties"]["subnets"][1]["properties"]["defaultOutboundAccess"] = False
+    return vnet
+
+
 CASES_LIST = [
     # --- 3.1 NSGs on node subnets -------------------------------------------------------------------------
     Case(
         "AKS.NodeSubnetNSG",
         "default-rules",
         PASS,
-        reason=("let AKS traffic through",),
+        reason=("let AKS traffic through", "nsg-nodes on snet-nodes"),
         evidence=lambda ev: ev["mode"] == "compatible" and ev["subnets"]["snet-nodes"]["nsg"].endswith("nsg-nodes"),
     ),
     Case(
@@ -161,7 +201,16 @@ CASES_LIST = [
         "no-nsg",
         PASS,
         context=with_docs(lambda: vnet_with_subnet(nsg_id=None)),
+        reason=("No NSG is attached to snet-nodes", "nothing filters"),
         evidence=lambda ev: ev["subnets"]["snet-nodes"] == {"nsg": None},
+    ),
+    Case(
+        "AKS.NodeSubnetNSG",
+        "one-subnet-without-nsg",
+        PASS,
+        pools(batch={"vnetSubnetID": f"{VNET_ID}/subnets/snet-batch"}),
+        context=with_docs(two_subnets),
+        reason=("let AKS traffic through (nsg-nodes on snet-nodes)", "no NSG is attached to snet-batch"),
     ),
     Case(
         "AKS.NodeSubnetNSG",
@@ -238,6 +287,49 @@ CASES_LIST = [
     ),
     Case("AKS.NetworkPolicy", "none", FAIL, network(networkPolicy="none", networkDataplane="azure"), reason=("none",)),
     Case(
+        "AKS.NetworkPolicy",
+        "kubenet-calico",
+        PASS,
+        network(networkPlugin="kubenet", networkPluginMode=REMOVE, networkPolicy="calico", networkDataplane=REMOVE),
+        reason=("calico",),
+    ),
+    Case(
+        "AKS.NetworkPolicy",
+        "byo-cni",
+        UNKNOWN,
+        network(networkPlugin="none", networkPluginMode=REMOVE, networkPolicy=REMOVE, networkDataplane=REMOVE),
+        reason=("Bring-your-own CNI", "not visible"),
+        evidence=lambda ev: ev["networkPlugin"] == "none",
+    ),
+    Case(
+        "AKS.NetworkPolicy",
+        "policy-not-known",
+        UNKNOWN,
+        network(networkPolicy="antrea"),
+        reason=("networkPolicy", "antrea"),
+    ),
+    Case(
+        "AKS.NetworkPolicy",
+        "plugin-not-known",
+        UNKNOWN,
+        network(networkPlugin="flannel"),
+        reason=("networkPlugin", "flannel"),
+    ),
+    Case(
+        "AKS.NetworkPolicy",
+        "plugin-mode-not-known",
+        UNKNOWN,
+        network(networkPluginMode="underlay"),
+        reason=("networkPluginMode", "underlay"),
+    ),
+    Case(
+        "AKS.NetworkPolicy",
+        "dataplane-not-known",
+        UNKNOWN,
+        network(networkDataplane="ebpf"),
+        reason=("networkDataplane", "ebpf"),
+    ),
+    Case(
         "AKS.NetworkPolicy", "absent", FAIL, network(networkPolicy=REMOVE, networkDataplane=REMOVE), reason=("absent",)
     ),
     Case(
@@ -258,6 +350,21 @@ CASES_LIST = [
         evidence=lambda ev: ev["failingPools"] == ["apps"],
     ),
     Case("AKS.NoNodePublicIP", "string-false", PASS, pools(apps={"enableNodePublicIP": "False"}), reason=("No pool",)),
+    Case(
+        "AKS.NoNodePublicIP",
+        "nap-nodes-get-none",
+        PASS,
+        lambda: cluster(properties={"nodeProvisioningProfile": {"mode": "Auto"}}),
+        reason=("AKSNodeClass has no node public IP setting",),
+        evidence=lambda ev: ev["autoProvisioned"]["nodeProvisioningMode"] == "Auto",
+    ),
+    Case(
+        "AKS.NoNodePublicIP",
+        "nap-mode-not-known",
+        UNKNOWN,
+        lambda: cluster(properties={"nodeProvisioningProfile": {"mode": 3}}),
+        reason=("nodeProvisioningProfile.mode",),
+    ),
     Case(
         "AKS.NoNodePublicIP",
         "not-a-boolean",
@@ -391,8 +498,106 @@ CASES_LIST = [
         network(outboundType="managedNATGateway"),
         reason=("managedNATGateway",),
     ),
-    Case("AKS.EgressThroughFirewall", "network-isolated-none", PASS, network(outboundType="none"), reason=("none",)),
-    Case("AKS.EgressThroughFirewall", "network-isolated-block", PASS, network(outboundType="block"), reason=("block",)),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "managed-nat-v2",
+        FAIL,
+        network(outboundType="managedNATGatewayV2"),
+        reason=("managedNATGatewayV2", "v2 NAT gateway"),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "user-nat",
+        FAIL,
+        network(outboundType="userAssignedNATGateway"),
+        reason=("userAssignedNATGateway", "your NAT gateway"),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "outbound-type-not-known",
+        UNKNOWN,
+        network(outboundType="managedNATGatewayV3"),
+        reason=("outboundType", "managedNATGatewayV3"),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "network-isolated-block",
+        PASS,
+        network(outboundType="block"),
+        reason=("block", "blocks all egress"),
+    ),
+    # outboundType none: AKS sets up no egress; the node subnet's own routes and access decide.
+    Case(
+        "AKS.EgressThroughFirewall",
+        "none-routed-to-firewall",
+        PASS,
+        network(outboundType="none"),
+        reason=("Azure Firewall", "outboundType none"),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "none-private-subnet",
+        PASS,
+        network(outboundType="none"),
+        context=with_docs(node_subnet(route_table=False, defaultOutboundAccess=False)),
+        reason=("Node subnet snet-nodes has no way out",),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "none-private-subnet-without-default-route",
+        PASS,
+        network(outboundType="none"),
+        context=with_docs(
+            node_subnet(defaultOutboundAccess=False),
+            lambda: route_table([route("onprem", "10.0.0.0/8", "VirtualNetworkGateway")]),
+        ),
+        reason=("has no way out",),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "none-firewall-and-private-subnets",
+        PASS,
+        lambda: cluster(
+            properties={"networkProfile": {"outboundType": "none"}},
+            pools={"batch": {"vnetSubnetID": f"{VNET_ID}/subnets/snet-batch"}},
+        ),
+        context=with_docs(private_second_subnet),
+        reason=("with a default route sends it to an Azure Firewall", "snet-batch has no way out"),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "none-default-outbound-access",
+        FAIL,
+        network(outboundType="none"),
+        context=with_docs(node_subnet(route_table=False)),
+        reason=("default outbound access",),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "none-nat-gateway",
+        FAIL,
+        network(outboundType="none"),
+        context=with_docs(node_subnet(route_table=False, defaultOutboundAccess=False, natGateway=NAT_GATEWAY)),
+        reason=("its NAT gateway",),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "none-managed-vnet",
+        UNKNOWN,
+        lambda: cluster(
+            properties={"networkProfile": {"outboundType": "none"}},
+            pools={n: {"vnetSubnetID": REMOVE} for n in ("system", "apps", "batch")},
+        ),
+        reason=("AKS-managed virtual network", "default outbound access"),
+    ),
+    Case(
+        "AKS.EgressThroughFirewall",
+        "none-access-not-a-boolean",
+        UNKNOWN,
+        network(outboundType="none"),
+        context=with_docs(node_subnet(route_table=False, defaultOutboundAccess="sometimes")),
+        reason=("defaultOutboundAccess",),
+    ),
     Case(
         "AKS.EgressThroughFirewall",
         "route-to-other-appliance",
@@ -467,6 +672,29 @@ CASES_LIST = [
         PASS,
         network(outboundType="userAssignedNATGateway"),
         reason=("userAssignedNATGateway",),
+    ),
+    Case(
+        "AKS.PrivateClusterNoPublicEgress",
+        "managed-nat-v2",
+        FAIL,
+        network(outboundType="managedNATGatewayV2"),
+        reason=("managedNATGatewayV2", "public egress IP"),
+    ),
+    Case("AKS.PrivateClusterNoPublicEgress", "none", PASS, network(outboundType="none"), reason=("none",)),
+    Case("AKS.PrivateClusterNoPublicEgress", "block", PASS, network(outboundType="block"), reason=("block",)),
+    Case(
+        "AKS.PrivateClusterNoPublicEgress",
+        "absent-means-load-balancer",
+        FAIL,
+        network(outboundType=REMOVE),
+        reason=("loadBalancer",),
+    ),
+    Case(
+        "AKS.PrivateClusterNoPublicEgress",
+        "outbound-type-not-known",
+        UNKNOWN,
+        network(outboundType="managedNATGatewayV3"),
+        reason=("outboundType", "managedNATGatewayV3"),
     ),
     Case(
         "AKS.PrivateClusterNoPublicEgress",
@@ -569,6 +797,72 @@ CASES_LIST = [
     ),
     Case(
         "AKS.NonRootPolicy", "assignments-not-read", UNKNOWN, context=without("policyAssignments"), reason=("not read",)
+    ),
+    # Deployment Safeguards: on AKS Automatic their baseline Pod Security Standards forbid privileged containers
+    # (counted); safeguardsProfile at Enforcement elsewhere holds none of these policies; Warning only warns.
+    Case(
+        "AKS.NonRootPolicy",
+        "automatic-baseline-pss-covers-privileged",
+        PASS,
+        automatic_cluster(),
+        context=policies(lambda: policy_assignment(SUBSCRIPTION_SCOPE, RUN_AS_NON_ROOT, params={"effect": "Deny"})),
+        reason=("Assigned and enforced: approved user", "enforced by the platform", "baseline Pod Security Standards"),
+        evidence=lambda ev: ev["assignments"]["safeguardsLevel"] == "Enforcement (AKS Automatic)",
+    ),
+    Case(
+        "AKS.NonRootPolicy",
+        "automatic-non-root-not-assigned",
+        FAIL,
+        automatic_cluster(),
+        context=policies(lambda: policy_assignment(SUBSCRIPTION_SCOPE, AUTHORIZED_IPS_POLICY)),
+        reason=("not assigned: approved user and group ids", "enforced by the platform: no privileged containers"),
+    ),
+    Case(
+        "AKS.NonRootPolicy",
+        "automatic-safeguards-at-warning",
+        FAIL,
+        automatic_cluster(safeguardsProfile={"level": "Warning"}),
+        context=policies(lambda: policy_assignment(SUBSCRIPTION_SCOPE, RUN_AS_NON_ROOT, params={"effect": "Deny"})),
+        reason=("not assigned: no privileged containers", "at Warning only warn"),
+    ),
+    Case(
+        "AKS.NonRootPolicy",
+        "safeguards-enforcement-on-base",
+        FAIL,
+        props(safeguardsProfile={"level": "Enforcement", "version": "v2.0.0"}),
+        context=policies(lambda: policy_assignment(SUBSCRIPTION_SCOPE, RUN_AS_NON_ROOT, params={"effect": "Deny"})),
+        reason=("not assigned: no privileged containers", "Deployment Safeguards at Enforcement hold no such policy"),
+        evidence=lambda ev: ev["assignments"]["safeguardsLevel"] == "Enforcement",
+    ),
+    Case(
+        "AKS.NonRootPolicy",
+        "safeguards-and-assignments",
+        PASS,
+        props(safeguardsProfile={"level": "Enforcement"}),
+        reason=("Assigned and enforced",),
+    ),
+    Case(
+        "AKS.NonRootPolicy",
+        "safeguards-level-not-known",
+        UNKNOWN,
+        props(safeguardsProfile={"level": "Audit"}),
+        reason=("safeguardsProfile.level", "Audit"),
+    ),
+    Case(
+        "AKS.DefaultNamespacePolicy",
+        "safeguards-enforcement-does-not-cover",
+        FAIL,
+        props(safeguardsProfile={"level": "Enforcement"}),
+        context=all_but("no-default-namespace"),
+        reason=("not assigned", "hold no such policy"),
+    ),
+    Case(
+        "AKS.AllowedImagesPolicy",
+        "automatic-does-not-cover",
+        FAIL,
+        automatic_cluster(),
+        context=all_but("allowed-images"),
+        reason=("not assigned", "a regex AKS chooses, not your registries"),
     ),
     # --- 4.2 / 4.3 secrets and identities ------------------------------------------------------------------------
     Case(

@@ -233,10 +233,10 @@ VERDICTS: list[V] = [
     V(A, "cliakstest000001", "AKS.SystemPoolIsolation", "Pass",
       "nodeProvisioningProfile.mode Auto: workloads run on auto-provisioned nodes, a separate workload pool; the "
       "only listed pool, nodepool1, is System and tainted CriticalAddonsOnly=true:NoSchedule",
-      xfail="AKS Automatic / node auto-provisioning: the pool controls see no User pool"),
+      reason_has="auto-provisioning"),
     V(A, "cliakstest000001", "AKS.DedicatedWorkloadPools", frozenset({"Unknown", "NotApplicable"}),
       "auto-provisioned capacity is shaped by Karpenter NodePools, which ARM does not show: not 'Only 0 user pools'",
-      xfail="AKS Automatic / node auto-provisioning: the pool controls see no User pool"),
+      reason_lacks="Only 0"),
     V(A, "cliakstest000001", "AKS.NetworkPolicy", "Pass", "networkPolicy cilium (with networkDataplane cilium)"),
     V(A, "cliakstest000001", "AKS.EgressThroughFirewall", "Fail",
       "outboundType managedNATGateway: egress through a public NAT gateway, not a firewall"),
@@ -285,28 +285,26 @@ VERDICTS: list[V] = [
     V("byo-subnet", "cliakstest000002", "AKS.NodeSubnetNSG", "Pass",
       "aks-subnet has no NSG, so nothing blocks AKS traffic: a Pass, but the reason must say that no NSG is "
       "attached, not that 'NSGs on node subnets let AKS traffic through'",
-      xfail="AKS.NodeSubnetNSG passes with a reason about NSGs when the subnet has none",
-      reason_lacks="NSGs on node subnets let AKS traffic through"),
+      reason_has="No NSG is attached to aks-subnet", reason_lacks="let AKS traffic through"),
     V("byo-subnet", "cliakstest000002", "AKS.ManagedIngress", "Pass", "ingressApplicationGateway add-on enabled"),
     V("byo-subnet", "cliakstest000002", "AKS.NetworkPolicy", "Fail", "kubenet without networkPolicy: no engine"),
     V("byo-subnet", "cliakstest000002", "AKS.SupportedKubernetesVersion", "Fail", "1.17.13, long out of support"),
     V("byo-subnet", "cliakstest000002", "AKS.SupportedKubernetesVersion", "Unknown",
       "replayed at the recording date 2020-11-20, before the calendar's oldest minor (1.19, GA 2020-11-30) had "
       "ended: the calendar cannot say whether 1.17 was still supported",
-      xfail="AKS.SupportedKubernetesVersion does not ask SupportWindow.judge, so a minor the calendar does not "
-      "know is out of support", on=datetime(2020, 11, 20, 12, tzinfo=UTC)),
+      reason_has="oldest 1.19", on=datetime(2020, 11, 20, 12, tzinfo=UTC)),
     V(BYO_CLUSTER, "cliakstest000002", "AKS.NodeSubnetNSG", "Unknown", "the node subnet's document is not in the input"),
     # --- field names and defaults of older API versions -------------------------------------------------------
     V("specs/aks/2022-02-01.ManagedClustersCreate_SecurityProfile.json", "clustername1", "AKS.DefenderSensor", "Pass",
       "securityProfile.azureDefender.enabled true: the GA 2022-02-01 name of the Defender profile "
       "(renamed defender.securityMonitoring in 2022-06-01)",
-      xfail="securityProfile.azureDefender is read nowhere"),
+      reason_has="azureDefender"),
     V("specs/aks/2022-06-01.ManagedClustersCreate_SecurityProfile.json", "clustername1", "AKS.DefenderSensor", "Pass",
       "securityProfile.defender.securityMonitoring.enabled true"),
     V("specs/acr/2019-05-01.RegistryGet.json", "myRegistry", "ACR.PublicNetworkAccessDisabled", "Fail",
       "a Standard registry of API 2019-05-01, before publicNetworkAccess existed: it is reachable from public "
       "networks (the platform default, and Standard cannot turn it off)",
-      xfail="an absent publicNetworkAccess is Unknown instead of the platform default"),
+      reason_has="Standard registry cannot disable public access"),
     V("specs/acr/2019-05-01.RegistryGet.json", "myRegistry", "ACR.AdminUserDisabled", "Fail", "adminUserEnabled true"),
     V("specs/acr/2019-05-01.RegistryGet.json", "myRegistry", "ACR.PremiumSku", "Fail", "sku Standard"),
     V("specs/acr/2022-12-01.RegistryGet.json", "myRegistry", "ACR.PublicNetworkAccessDisabled", "Fail",
@@ -323,12 +321,11 @@ VERDICTS: list[V] = [
     # --- pools that do not say their mode ---------------------------------------------------------------------
     V("specs/aks/2022-07-01.ManagedClustersGet.json", "clustername1", "AKS.SystemPoolIsolation", "Fail",
       "the only pool is the System pool (the API makes the first pool System) and carries no "
-      "CriticalAddonsOnly taint", xfail="pools without mode are read as User pools", reason_lacks="no System pool"),
+      "CriticalAddonsOnly taint", reason_has="read nodepool1 as System", reason_lacks="no System pool"),
     V("specs/aks/2022-11-01.ManagedClustersCreate_DedicatedHostGroup.json", "clustername1",
-      "AKS.SystemPoolIsolation", "Fail", MODELESS, xfail="pools without mode are read as User pools",
-      reason_lacks="no System pool"),
+      "AKS.SystemPoolIsolation", "Fail", MODELESS, reason_lacks="no System pool"),
     V("pools-2025", "clustername1", "AKS.SystemPoolIsolation", "Fail", MODELESS,
-      xfail="pools without mode are read as User pools", reason_lacks="no System pool"),
+      reason_has="read nodepool1 as System, agentpool1 as User", reason_lacks="no System pool"),
     V("specs/aks/2022-11-01.ManagedClustersCreate_DedicatedHostGroup.json", "clustername1", "AKS.IsolatedVMSizes",
       "Pass", "the pool runs on a dedicated host group (hostGroupID)"),
     V("specs/aks/2022-07-01.ManagedClustersGet.json", "clustername1", "AKS.KubernetesRBAC", "Fail", "enableRBAC false"),

@@ -449,6 +449,7 @@ DECIDING: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
     "AKS.EntraIDIntegration": (("properties", "aadProfile", "managed"),),
     "AKS.NetworkPolicy": (("properties", "networkProfile", "networkPolicy"),),
+    "AKS.DefenderSensor": (("properties", "securityProfile", "defender", "securityMonitoring", "enabled"),),
 }
 
 

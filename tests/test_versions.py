@@ -468,15 +468,28 @@ def test_the_folder_source_hands_the_pipeline_get_versions_output_it_holds(tmp_p
     assert window.source.startswith("`az aks get-versions` output (westeurope")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AKS.SupportedKubernetesVersion must ask SupportWindow.judge (shared/baseline/nodes.py, a control-function fix)",
-)
 def test_a_1_40_cluster_evaluated_today_is_not_a_high_fail() -> None:
     finding = verdict(cluster("1.40.0"), datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
     assert finding.Status == "Unknown"
     assert "calendar as of 2026-08-05" in finding.Reason
     assert "az aks get-versions" in finding.Reason
+    assert finding.Severity == "High" and finding.Status != "Fail"
+
+
+def test_a_pool_out_of_support_fails_even_when_another_is_beyond_the_calendar() -> None:
+    doc = cluster("1.40.0")
+    doc["properties"]["agentPoolProfiles"].append(
+        {"name": "old", "mode": "User", "orchestratorVersion": "1.30.4", "currentOrchestratorVersion": "1.30.4"}
+    )
+    finding = verdict(doc, datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
+    assert finding.Status == "Fail"
+    assert "pool old 1.30.4" in finding.Reason
+
+
+def test_a_replay_before_the_calendars_oldest_minor_ended_is_unknown() -> None:
+    finding = verdict(cluster("1.18.10"), datetime(2021, 6, 1, 12, 0, tzinfo=UTC))
+    assert finding.Status == "Unknown"
+    assert "oldest 1.19" in finding.Reason
 
 
 def test_a_1_40_cluster_passes_with_az_aks_get_versions_output_that_lists_it() -> None:

@@ -102,6 +102,7 @@ def flag_control(
     pools: bool = False,
     addon: bool = False,
     target: TargetKind = TargetKind.CLUSTER,
+    auto_nodes: str | None = None,
     **metadata: Any,
 ) -> Control:
     """A control that passes when one property has the good value, declared in one call.
@@ -112,12 +113,14 @@ def flag_control(
     is ARM's default, off); a tuple of words passes when the text is one of them (any case).
     ``passed``/``failed``: the verdict's reason (``{value}`` is the value read; with
     ``pools``, ``{pools}`` the failing pools); ``evidence``: the evidence key of the value.
+    ``auto_nodes`` (with ``pools``): what holds for the nodes node auto-provisioning adds, where
+    the platform fixes it; without it such a cluster whose pools all pass is Unknown.
     The reads, and a Bicep snippet when the remediation has none, follow from the flag.
     Other keyword arguments are ``control``'s (id, ref, title, section, severity, ...).
     """
     # Imported here: the context module imports this package's read module.
     from shared.baseline import read as r
-    from shared.baseline.pools import LISTED, every_pool, reading
+    from shared.baseline.pools import AUTO, LISTED, every_pool, reading
     from shared.baseline.verdicts import check
 
     spec = FlagSpec(path, want, "pools" if pools else "addon" if addon else "target")
@@ -138,10 +141,16 @@ def flag_control(
 
         def judge(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
             return every_pool(
-                ctx, lambda pool: good(value_of(pool.data)), passed, failed, lambda pool: value_of(pool.data), evidence
+                ctx,
+                lambda pool: good(value_of(pool.data)),
+                passed,
+                failed,
+                lambda pool: value_of(pool.data),
+                evidence,
+                auto_nodes,
             )
 
-        reads: tuple[str, ...] = LISTED
+        reads: tuple[str, ...] = (*LISTED, *AUTO)
         related = reading(path)
     else:
 

@@ -63,6 +63,16 @@ flag_control(
 )
 
 
+# publicNetworkAccess (Enabled, Disabled; default Enabled) came with API 2019-12-01-preview; the GA
+# 2019-05-01 has no such property, 2021-09-01 and every GA version since have it (Azure/azure-rest-api-specs,
+# specification/containerregistry/resource-manager/Microsoft.ContainerRegistry/stable/{2019-05-01,2021-09-01}/
+# examples/RegistryGet.json / RegistryCreate.json). A registry read with an API version that predates it has the
+# platform default, Enabled: the same registry read today says Enabled unless someone disabled it, and only
+# Premium can (learn.microsoft.com/azure/container-registry/container-registry-skus: network access is Premium).
+PUBLIC_NETWORK_ACCESS = ("Enabled", "Disabled")
+CANNOT_CLOSE = ("Basic", "Standard", "Classic")
+
+
 @control(
     CONTROLS,
     id="ACR.PublicNetworkAccessDisabled",
@@ -73,24 +83,43 @@ flag_control(
     mcsb=("NS-2",),
     severity=Severity.HIGH,
     target=REG,
-    rationale="""With public network access disabled the registry is reachable only through private endpoints.""",
+    rationale="""With public network access disabled the registry is reachable only through private endpoints.
+    Only a Premium registry can disable it; an API version older than the property reads as its default, Enabled.""",
     remediation=Remediation(
         cli="az acr update -n <registry> --public-network-enabled false",
         bicep=bicep(REG, {"publicNetworkAccess": "Disabled"}),
     ),
-    references=("https://learn.microsoft.com/azure/container-registry/container-registry-private-link",),
-    reads=("networkRuleSet.defaultAction", "publicNetworkAccess"),
+    references=(
+        "https://learn.microsoft.com/azure/container-registry/container-registry-private-link",
+        "https://learn.microsoft.com/azure/container-registry/container-registry-skus",
+    ),
+    reads=("networkRuleSet.defaultAction", "publicNetworkAccess", "sku.name"),
 )
 def public_network(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    access = r.text(t.data, "publicNetworkAccess")
-    if access is None:
-        return unknown("publicNetworkAccess is absent from the document.", publicNetworkAccess=None)
-    return check(
-        r.same(access, "Disabled"),
-        "Public network access is disabled.",
-        f"Public network access is {access}.",
-        publicNetworkAccess=access,
-        defaultAction=r.text(t.data, "networkRuleSet.defaultAction"),
+    access = r.choice(t.data, "publicNetworkAccess", PUBLIC_NETWORK_ACCESS)
+    evidence = {"publicNetworkAccess": access, "defaultAction": r.text(t.data, "networkRuleSet.defaultAction")}
+    if access is not None:
+        return check(
+            r.same(access, "Disabled"),
+            "Public network access is disabled.",
+            f"Public network access is {access}.",
+            **evidence,
+        )
+    sku = r.text(t.data, "sku.name")
+    evidence["sku"] = sku
+    if not sku:
+        return unknown("publicNetworkAccess and sku.name are absent from the document (partial document?).", **evidence)
+    if r.one_of(sku, *CANNOT_CLOSE):
+        return failed(
+            f"The registry is reachable from public networks: publicNetworkAccess is absent (read with an API "
+            f"version older than the property), which is its default, Enabled, and a {sku} registry cannot "
+            "disable public access (Premium only).",
+            **evidence,
+        )
+    return failed(
+        "Public network access is Enabled: publicNetworkAccess is absent (read with an API version older than "
+        "the property), which is its default.",
+        **evidence,
     )
 
 

@@ -36,6 +36,7 @@ class Pool:
     name: str
     data: dict[str, Any]
     source: str  # "agentPoolProfiles" or the child resource id
+    first: bool = False  # the first of the cluster's agentPoolProfiles (the pool the cluster was created with)
 
 
 @dataclass(frozen=True)
@@ -140,11 +141,14 @@ class Context:
         by_name: dict[str, Pool] = {}
         for i, p in enumerate(read.items(self.target.data, "agentPoolProfiles")):
             name = read.text(p, "name") or f"pool[{i}]"
-            by_name[name.lower()] = Pool(name, p, "agentPoolProfiles")
+            by_name[name.lower()] = Pool(name, p, "agentPoolProfiles", first=i == 0)
         self._collection(self.target.id, "agentpools")
         for child in self.estate.children(self.target.id, T_AGENT_POOL):
             self.used.add(child.key)
-            by_name[child.name.lower()] = Pool(child.name, child.data, child.id)
+            inline = by_name.get(child.name.lower())
+            by_name[child.name.lower()] = Pool(
+                child.name, child.data, child.id, first=inline is not None and inline.first
+            )
         return list(by_name.values())
 
     @cached_property

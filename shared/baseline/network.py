@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.baseline import bicep, control, flag_control, nsg
+from shared.baseline import bicep, control, flag_control, netvalues, nsg
 from shared.baseline import read as r
 from shared.baseline.context import Context
 from shared.baseline.master import is_private
@@ -18,11 +18,6 @@ from shared.core.model import Severity, TargetKind
 from shared.core.resource_types import T_FIREWALL, T_LB, T_PIP, T_ROUTE_TABLE, T_SUBNET
 
 CONTROLS: list[Control] = []
-# 2025-10-01 enum plus the preview values the docs list (network-isolated "block", NAT gateway v2).
-OUTBOUND_TYPES = (
-    "loadBalancer", "userDefinedRouting", "managedNATGateway", "userAssignedNATGateway", "none", "block",
-    "managedNATGatewayV2",
-)  # fmt: skip
 
 
 @control(
@@ -62,6 +57,8 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     forbid = str(p["mode"]).lower() == "forbid"
     missing: list[str] = []
     broken: list[str] = []
+    bare: list[str] = []  # node subnets with no NSG at all
+    filtered: list[str] = []  # node subnets whose NSG lets AKS traffic through
     evidence: dict[str, Any] = {}
     for sid in subnets:
         subnet = ctx.use(sid)
@@ -71,6 +68,7 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         nsg_id = r.text(subnet.data, "networkSecurityGroup.id")
         if not nsg_id:
             evidence[subnet.name] = {"nsg": None}
+            bare.append(subnet.name)
             continue
         if forbid:
             broken.append(f"{subnet.name} has NSG {nsg_id.rsplit('/', 1)[-1]}")
@@ -88,13 +86,21 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
             if access != "Allow":
                 broken.append(f"{group.name} on {subnet.name} denies {flow.label} (rule {rule})")
         evidence[subnet.name] = {"nsg": nsg_id, "flows": flows}
+        filtered.append(f"{group.name} on {subnet.name}")
     if broken:
         return failed("; ".join(broken) + ".", mode=p["mode"], subnets=evidence)
     if missing:
         return unknown(f"Could not read {', '.join(missing)}.", mode=p["mode"], subnets=evidence)
     if forbid:
         return passed("No NSG is attached to a node subnet.", mode=p["mode"], subnets=evidence)
-    return passed("NSGs on node subnets let AKS traffic through.", mode=p["mode"], subnets=evidence)
+    # Say what was found: an NSG that lets AKS traffic through, or no NSG at all (nothing to block it).
+    said = []
+    if filtered:
+        said.append(f"The NSGs on the node subnets let AKS traffic through ({', '.join(filtered)})")
+    if bare:
+        no_nsg = f"no NSG is attached to {', '.join(bare)}, so nothing filters traffic there"
+        said.append(no_nsg if said else no_nsg[0].upper() + no_nsg[1:])
+    return passed("; ".join(said) + ".", mode=p["mode"], subnets=evidence)
 
 
 @control(
@@ -113,16 +119,28 @@ def node_subnet_nsg(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         bicep=bicep(TargetKind.CLUSTER, {"networkProfile.networkPolicy": "cilium"}),
     ),
     references=("https://learn.microsoft.com/azure/aks/use-network-policies",),
-    reads=("networkProfile.networkDataplane", "networkProfile.networkPolicy"),
+    reads=(
+        "networkProfile.networkDataplane",
+        "networkProfile.networkPlugin",
+        "networkProfile.networkPluginMode",
+        "networkProfile.networkPolicy",
+    ),
 )
 def network_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    policy = r.text(t.data, "networkProfile.networkPolicy")
-    return check(
-        r.one_of(policy, "azure", "calico", "cilium"),
-        f"Network policy engine: {policy}.",
-        f"No network policy engine (networkPolicy is {policy if policy else 'absent'}).",
-        networkPolicy=policy,
-        networkDataplane=r.text(t.data, "networkProfile.networkDataplane"),
+    # Every value is one of the newest GA API's (shared/baseline/netvalues.py), or the finding is Unknown.
+    net = netvalues.profile(t.data)
+    evidence = net.evidence()
+    if net.policy is not None and netvalues.NETWORK_POLICIES[net.policy.lower()]:
+        return passed(f"Network policy engine: {net.policy}.", **evidence)
+    if r.same(net.plugin, "none"):
+        return unknown(
+            f"Bring-your-own CNI (networkPlugin none, networkPolicy {net.policy or 'absent'}): whether the CNI you "
+            "installed enforces NetworkPolicy is not visible in ARM.",
+            **evidence,
+        )
+    return failed(
+        f"No network policy engine (networkPolicy is {net.policy if net.policy else 'absent'}, which enforces nothing).",
+        **evidence,
     )
 
 
@@ -146,6 +164,8 @@ flag_control(
     passed="No pool gives its nodes public IPs.",
     failed="Pools with node public IPs: {pools}.",
     evidence="enableNodePublicIP",
+    # learn.microsoft.com/azure/aks/node-auto-provisioning-aksnodeclass lists every AKSNodeClass setting.
+    auto_nodes="get none either: AKSNodeClass has no node public IP setting",
 )
 
 
@@ -291,7 +311,9 @@ flag_control(
     section="3.4",
     severity=Severity.HIGH,
     rationale="""With outboundType userDefinedRouting and a default route to Azure Firewall, every connection
-    the cluster makes to the internet is filtered and logged; a compromised pod cannot reach arbitrary hosts.""",
+    the cluster makes to the internet is filtered and logged; a compromised pod cannot reach arbitrary hosts.
+    outboundType none sets up no egress path at all: the node subnets' own routes, NAT gateway or default
+    outbound access decide, and are judged the same way; block has no egress.""",
     remediation=Remediation(
         note="Route 0.0.0.0/0 from the node subnets to the firewall, then switch the outbound type:",
         cli="""az network route-table route create -g <rg> --route-table-name <rt> -n default --address-prefix 0.0.0.0/0 --next-hop-type VirtualAppliance --next-hop-ip-address <firewall-private-ip>
@@ -306,25 +328,47 @@ az aks update -g <rg> -n <cluster> --outbound-type userDefinedRouting""",
         **reading("podSubnetID", "vnetSubnetID"),  # Context.node_subnets
         T_FIREWALL: ("hubIPAddresses.privateIPAddress", "ipConfigurations[].privateIPAddress"),
         T_ROUTE_TABLE: ("routes[].addressPrefix", "routes[].nextHopIpAddress", "routes[].nextHopType"),
-        T_SUBNET: ("routeTable.id",),
+        T_SUBNET: ("defaultOutboundAccess", "natGateway.id", "routeTable.id"),
     },
 )
 def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
-    outbound = r.choice(t.data, "networkProfile.outboundType", OUTBOUND_TYPES) or "loadBalancer"
-    if r.one_of(outbound, "none", "block"):
-        return passed(f"Network-isolated cluster (outboundType {outbound}): no internet egress.", outboundType=outbound)
-    if not r.same(outbound, "userDefinedRouting"):
-        return failed(f"Egress is not routed through a firewall (outboundType {outbound}).", outboundType=outbound)
+    kind = netvalues.outbound(t.data)  # every outbound type classified (netvalues.OUTBOUND), else Unknown
+    outbound = kind.value
+    if kind.egress == "blocked":
+        return passed(f"No internet egress: outboundType {outbound} ({kind.meaning}).", outboundType=outbound)
+    if kind.egress in ("public", "nat"):
+        return failed(
+            f"Egress is not routed through a firewall: outboundType {outbound} ({kind.meaning}).",
+            outboundType=outbound,
+        )
     if not ctx.pools:
         return unknown("The document lists no node pools (partial document?).", outboundType=outbound)
+    # userDefinedRouting: the route tables decide. none: AKS sets up no egress, so the subnet's own egress
+    # decides: a route to the firewall, or no way out at all (a private subnet: defaultOutboundAccess false,
+    # no NAT gateway, no default route); anything else is the VM default outbound access or a NAT gateway.
+    own = kind.egress == "subnet"
     subnets = ctx.node_subnets
     if not subnets:
+        if own:
+            return unknown(
+                f"outboundType {outbound} on the AKS-managed virtual network ({kind.meaning}): whether that "
+                "subnet has default outbound access is not in the documents.",
+                outboundType=outbound,
+            )
         return unknown("No node subnet in the document to check routes for.", outboundType=outbound)
     by_ip = ctx.firewall_ips()
     firewalls = bool(by_ip)
     routes: dict[str, Any] = {}
     missing: list[str] = []
     bad: list[str] = []
+    closed: list[str] = []  # private subnets without a default route: no egress at all
+
+    def private(subnet: Doc) -> bool:
+        return r.flag(subnet.data, "defaultOutboundAccess") is False and not r.text(subnet.data, "natGateway.id")
+
+    def way_out(subnet: Doc) -> str:
+        return "its NAT gateway" if r.text(subnet.data, "natGateway.id") else "default outbound access"
+
     for sid in subnets:
         subnet = ctx.use(sid)
         if subnet is None:
@@ -332,8 +376,14 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
             continue
         rt_id = r.text(subnet.data, "routeTable.id")
         if not rt_id:
-            bad.append(f"{subnet.name} has no route table")
             routes[subnet.name] = None
+            if own and private(subnet):
+                routes[subnet.name] = {"routeTable": None, "defaultOutboundAccess": False}
+                closed.append(subnet.name)
+            elif own:
+                bad.append(f"{subnet.name} has no route table: its nodes reach the internet by {way_out(subnet)}")
+            else:
+                bad.append(f"{subnet.name} has no route table")
             continue
         table = ctx.use(rt_id)
         if table is None:
@@ -343,8 +393,11 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
             rt for rt in r.items(table.data, "routes") if r.text(rt, "addressPrefix") in ("0.0.0.0/0", "default")
         ]
         if not default:
-            bad.append(f"route table {table.name} has no 0.0.0.0/0 route")
             routes[subnet.name] = {"routeTable": table.name, "default": None}
+            if own and private(subnet):
+                closed.append(subnet.name)
+            else:
+                bad.append(f"route table {table.name} has no 0.0.0.0/0 route")
             continue
         hop = r.text(default[0], "nextHopType")
         ip = r.text(default[0], "nextHopIpAddress")
@@ -358,14 +411,25 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
             routes[subnet.name]["firewall"] = by_ip[ip or ""].name
     evidence: dict[str, Any] = {"outboundType": outbound, "routes": routes, "firewallsInScope": len(by_ip)}
     if bad:
-        return failed("; ".join(bad) + ".", **evidence)
+        return failed(f"{'; '.join(bad)} (outboundType {outbound}).", **evidence)
     if missing:
         return unknown(f"Could not read {', '.join(missing)}.", **evidence)
-    if not firewalls:
-        return passed(
-            "Default routes go to a virtual appliance (no Azure Firewall in scope to confirm it).", **evidence
+    said = []
+    if len(closed) < len(routes):
+        said.append(
+            "default routes go to a virtual appliance (no Azure Firewall in scope to confirm it)"
+            if not firewalls
+            else "every node subnet with a default route sends it to an Azure Firewall"
+            if closed
+            else "every node subnet routes 0.0.0.0/0 to an Azure Firewall"
         )
-    return passed("Every node subnet routes 0.0.0.0/0 to an Azure Firewall.", **evidence)
+    if closed:
+        said.append(
+            f"node subnet {', '.join(closed)} has no way out (defaultOutboundAccess false, no NAT gateway, "
+            "no default route)"
+        )
+    text = "; ".join(said)
+    return passed(f"{text[0].upper()}{text[1:]} (outboundType {outbound}).", **evidence)
 
 
 @control(
@@ -376,8 +440,8 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     title="A private cluster has no public egress IP",
     section="3.4",
     severity=Severity.HIGH,
-    rationale="""A private cluster with outbound type loadBalancer or managedNATGateway still gets a public
-    egress IP that Azure creates for it; egress should go through your firewall or NAT instead.""",
+    rationale="""A private cluster with outbound type loadBalancer or managedNATGateway (or its preview v2) still
+    gets a public egress IP that Azure creates for it; egress should go through your firewall or NAT instead.""",
     remediation=Remediation(
         cli="az aks update -g <rg> -n <cluster> --outbound-type userDefinedRouting",
         bicep=bicep(TargetKind.CLUSTER, {"networkProfile.outboundType": "userDefinedRouting"}),
@@ -388,10 +452,10 @@ def egress_firewall(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
 def private_no_public_egress(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     if not is_private(t):
         return not_applicable("Not a private cluster.", enablePrivateCluster=False)
-    outbound = r.choice(t.data, "networkProfile.outboundType", OUTBOUND_TYPES) or "loadBalancer"
+    kind = netvalues.outbound(t.data)  # every outbound type classified (netvalues.OUTBOUND), else Unknown
     return check(
-        not r.one_of(outbound, "loadBalancer", "managedNATGateway"),
-        f"Private cluster egress uses {outbound}, with no public egress IP created by AKS.",
-        f"Private cluster with outboundType {outbound}, which creates a public egress IP.",
-        outboundType=outbound,
+        not kind.aks_public_ip,
+        f"Private cluster egress uses {kind.value}, with no public egress IP created by AKS ({kind.meaning}).",
+        f"Private cluster with outboundType {kind.value}, which creates a public egress IP ({kind.meaning}).",
+        outboundType=kind.value,
     )

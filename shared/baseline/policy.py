@@ -41,6 +41,32 @@ def _effective(assignments: list[PolicyAssignment]) -> list[PolicyAssignment]:
     return [a for a in assignments if a.enforced and not r.same(a.effect, "Disabled")]
 
 
+# Deployment Safeguards (learn.microsoft.com/azure/aks/deployment-safeguards; MicrosoftDocs/azure-aks-docs
+# articles/aks/deployment-safeguards.md at 007506caa7073baf4e4c4e1a07c9c1535d52e59f). The cluster says its level in
+# safeguardsProfile.level (Off, Warning, Enforcement; preview API versions, az aks-preview). At Enforcement AKS denies
+# what the initiative c047ea8e-9c78-49b2-958b-37e56d291a44 forbids (Azure/azure-policy built-in-policies/
+# policySetDefinitions/Kubernetes/AKS_Safeguards.json at 00ad49dc8ffca30e7d6cca66cee9ede5ce705cc0, 1.3.3-preview):
+# node edits, missing resource limits, anti-affinity, AKS labels, images outside a regex AKS sets, reserved taints,
+# probes, in-tree storage classes, pulls without secrets, bad PDBs, duplicate selectors. None of these is what the
+# policy controls here ask for: allowed images are there, but with AKS's regex, not your registries. What is covered:
+# on AKS Automatic, Deployment Safeguards enforce the baseline Pod Security Standards, which cannot be turned off
+# (same page, "AKS Automatic defaults"), and baseline disallows privileged containers: the intent of NO_PRIVILEGED.
+# Warning only warns, so it covers nothing.
+SAFEGUARDS_LEVELS = ("Off", "Warning", "Enforcement")
+SAFEGUARDS = "safeguardsProfile.level"
+PLATFORM_READS = ("kind", SAFEGUARDS, "sku.name")  # what ``_platform_enforced`` reads of the cluster
+
+
+def _platform_enforced(t: Doc) -> tuple[str | None, dict[str, str]]:
+    """Deployment Safeguards' level, and the definitions (guid -> why) the platform enforces in the cluster itself."""
+    level = r.choice(t.data, SAFEGUARDS, SAFEGUARDS_LEVELS)
+    automatic = r.same(r.text(t.data, "sku.name"), "Automatic") or r.same(r.text(t.data, "kind"), "Automatic")
+    if automatic and (level is None or r.same(level, "Enforcement")):
+        why = "AKS Automatic's Deployment Safeguards enforce the baseline Pod Security Standards, which forbid them"
+        return level or "Enforcement (AKS Automatic)", {NO_PRIVILEGED: why}
+    return level, {}
+
+
 def assigned(
     t: Doc,
     ctx: Context,
@@ -55,9 +81,11 @@ def assigned(
     """
     if not ctx.policy_read():
         return unknown("Policy assignments for the cluster's subscription were not read.")
+    level, platform = _platform_enforced(t) if in_cluster else (None, {})
     evidence: dict[str, Any] = {}
     missing: list[str] = []
     not_enforced: list[str] = []
+    covered: dict[str, str] = {}  # label -> why the platform enforces it
     for guid, label in definitions.items():
         found = ctx.assignments_of(guid)
         evidence[label] = [a.evidence() for a in found]
@@ -66,6 +94,10 @@ def assigned(
             good = [a for a in good if extra(a)]
         if good:
             continue
+        if guid in platform:
+            evidence[f"{label}: enforced by the platform"] = platform[guid]
+            covered[label] = platform[guid]
+            continue
         if found and not _effective(found):
             not_enforced.append(f"{label} (enforcementMode DoNotEnforce or effect Disabled)")
         elif not found and (excluded := ctx.assignments_of(guid, excluded=True)):
@@ -73,16 +105,40 @@ def assigned(
             missing.append(f"{label} (the assignment's notScopes exclude this cluster)")
         else:
             missing.append(label)
+    if level is not None:
+        evidence["safeguardsLevel"] = level
     if missing or not_enforced:
         parts = []
         if missing:
             parts.append(f"not assigned: {', '.join(missing)}")
         if not_enforced:
             parts.append(f"assigned but not enforced: {', '.join(not_enforced)}")
-        return failed("Policy " + "; ".join(parts) + ".", assignments=evidence)
+        if covered:
+            parts.append(f"enforced by the platform: {_covered(covered)}")
+        return failed("Policy " + "; ".join(parts) + "." + _safeguards_note(level, definitions), assignments=evidence)
     if in_cluster and not _policy_addon(t):
         return failed(f"Policy {ADDON_OFF}.", assignments=evidence, azurepolicy=False)
-    return passed(f"Assigned and enforced: {', '.join(definitions.values())}.", assignments=evidence)
+    assigned_labels = [label for label in definitions.values() if label not in covered]
+    said = [f"Assigned and enforced: {', '.join(assigned_labels)}"] if assigned_labels else []
+    if covered:
+        said.append(f"enforced by the platform: {_covered(covered)}")
+    text = "; ".join(said)
+    return passed(f"{text[0].upper()}{text[1:]}.", assignments=evidence)
+
+
+def _covered(covered: dict[str, str]) -> str:
+    return ", ".join(f"{label} ({why})" for label, why in covered.items())
+
+
+def _safeguards_note(level: str | None, definitions: dict[str, str]) -> str:
+    """What Deployment Safeguards at ``level`` do for the policies still missing: nothing, and why."""
+    if level is None or r.same(level, "Off"):
+        return ""
+    if r.same(level, "Warning"):
+        return " Deployment Safeguards at Warning only warn."
+    if ALLOWED_IMAGES in definitions:
+        return " Deployment Safeguards assign the allowed-images policy with a regex AKS chooses, not your registries."
+    return " Deployment Safeguards at Enforcement hold no such policy."
 
 
 flag_control(
@@ -118,7 +174,9 @@ flag_control(
     severity=Severity.HIGH,
     rationale="""A container running as root, or privileged, is one kernel bug away from the node. Azure Policy
     (approved user and group ids with MustRunAsNonRoot, and no privileged containers) blocks them at
-    admission.""",
+    admission. On AKS Automatic, Deployment Safeguards enforce the baseline Pod Security Standards, which forbid
+    privileged containers: that half counts as enforced. Deployment Safeguards elsewhere (safeguardsProfile at
+    Enforcement) hold neither rule, and at Warning they only warn.""",
     remediation=Remediation(
         cli="""az policy assignment create -n k8s-restricted --scope <cluster-or-subscription-id> --policy-set-definition 42b8ef37-b724-4e24-bbc8-7a7708edfe00 --params '{"effect":{"value":"Deny"}}'"""
     ),
@@ -126,7 +184,7 @@ flag_control(
         "https://learn.microsoft.com/azure/aks/use-azure-policy",
         "https://learn.microsoft.com/azure/governance/policy/samples/built-in-initiatives#kubernetes",
     ),
-    reads=(ADDON_ENABLED,),
+    reads=(ADDON_ENABLED, *PLATFORM_READS),
     related=ASSIGNMENTS,
 )
 def non_root_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -236,12 +294,12 @@ flag_control(
     mcsb=("PV-2",),
     severity=Severity.LOW,
     rationale="""Workloads in their own namespaces get their own RBAC, quotas and network policies; the default
-    namespace is where everything ends up unprotected.""",
+    namespace is where everything ends up unprotected. Deployment Safeguards hold no such rule.""",
     remediation=Remediation(
         cli="az policy assignment create -n k8s-no-default-ns --scope <cluster-or-subscription-id> --policy 9f061a12-e40d-4183-a00e-171812443373"
     ),
     references=(POLICY_DOC,),
-    reads=(ADDON_ENABLED,),
+    reads=(ADDON_ENABLED, *PLATFORM_READS),
     related=ASSIGNMENTS,
 )
 def default_namespace_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
@@ -347,12 +405,13 @@ def _has_image_regex(a: PolicyAssignment) -> bool:
     mcsb=("PV-2",),
     severity=Severity.MEDIUM,
     rationale="""Restricting images to your own registries (with a non-empty allowedContainerImagesRegex) keeps
-    unscanned images from public registries out of the cluster.""",
+    unscanned images from public registries out of the cluster. Deployment Safeguards assign the same policy with
+    a regex AKS chooses, not your registries, so they do not count.""",
     remediation=Remediation(
         cli="""az policy assignment create -n k8s-allowed-images --scope <cluster-or-subscription-id> --policy febd0533-8e55-448f-b837-bd0e06f16469 --params '{"allowedContainerImagesRegex":{"value":"^myregistry\\\\.azurecr\\\\.io/.+$"},"effect":{"value":"Deny"}}'"""
     ),
     references=(POLICY_DOC,),
-    reads=(ADDON_ENABLED,),
+    reads=(ADDON_ENABLED, *PLATFORM_READS),
     related=ASSIGNMENTS,
 )
 def allowed_images_policy(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
