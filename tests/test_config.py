@@ -44,6 +44,15 @@ def test_every_problem_is_listed_at_once_each_with_where_it_is() -> None:
     assert text.startswith("policy.yaml: 8 problem(s)")
 
 
+def test_a_parameter_takes_only_its_choices() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Config.from_mapping({"parameters": {"AKS.NodeSubnetNSG": {"mode": "forbidd"}}})
+    assert "parameters.AKS.NodeSubnetNSG.mode: 'forbidd' is not one of ['compatible', 'forbid']" in str(caught.value)
+    assert Config.from_mapping({"parameters": {"aks.nodesubnetnsg": {"mode": "forbid"}}}).parameters == {
+        "AKS.NodeSubnetNSG": {"mode": "forbid"}
+    }
+
+
 def test_control_ids_in_any_case_and_yaml_dates_are_read() -> None:
     raw = yaml.safe_load(
         "exemptions:\n"

@@ -1,8 +1,8 @@
-"""The baseline: one module per seed area, each control data plus a small pure function.
+"""The baseline: one module per area, each control data plus a small pure function.
 
 ``control`` registers a function with its metadata into the module's ``CONTROLS`` list;
 ``flag_control`` declares, in one call, a control that passes when one property has the
-good value; ``registry`` gathers the modules into the catalog in seed order. How to add
+good value; ``registry`` gathers the modules into the catalog in the recommendations' order. How to add
 one: docs/adding-a-control.md.
 """
 

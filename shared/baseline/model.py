@@ -37,6 +37,7 @@ class Parameter:
     name: str
     default: Any
     description: str
+    choices: tuple[str, ...] = ()  # the only values it takes, when it is a choice (the config schema checks)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Topic(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Frameworks:
-    """Where a control sits in other benchmarks (the seed section is :attr:`Control.section`).
+    """Where a control sits in other benchmarks (the AKS security recommendations' section is :attr:`Control.section`).
 
     ``cis_aks``: recommendation numbers of the CIS Azure Kubernetes Service Benchmark
     (:data:`CIS_AKS_VERSION`); ``mcsb``: control ids of the Microsoft cloud security

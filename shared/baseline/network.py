@@ -28,9 +28,9 @@ CONTROLS: list[Control] = []
     title="NSGs on node subnets do not break cluster traffic",
     section="3.1",
     severity=Severity.LOW,
-    rationale="""The seed advises against NSGs on AKS subnets; today's platform allows them (AKS never edits
+    rationale="""The AKS security recommendations advise against NSGs on AKS subnets; today's platform allows them (AKS never edits
     them), and the real risk is an NSG that blocks traffic the cluster needs: node-to-node and pod traffic,
-    load balancer probes, and TCP 443 to the API server and registries. Mode `forbid` applies the seed's
+    load balancer probes, and TCP 443 to the API server and registries. Mode `forbid` applies the recommendations'
     wording literally.""",
     remediation=Remediation(
         note="Allow VirtualNetwork and AzureLoadBalancer inbound and TCP 443 outbound on the node subnet NSG:",
@@ -40,7 +40,14 @@ CONTROLS: list[Control] = []
         "https://learn.microsoft.com/azure/aks/concepts-network-cni-overview",
         "https://learn.microsoft.com/azure/aks/concepts-security#network-security",
     ),
-    parameters=(Parameter("mode", "compatible", "compatible: NSGs must let AKS traffic through; forbid: no NSG"),),
+    parameters=(
+        Parameter(
+            "mode",
+            "compatible",
+            "compatible: NSGs must let AKS traffic through; forbid: no NSG",
+            choices=("compatible", "forbid"),
+        ),
+    ),
     reads=LISTED,
     related={
         **reading("podSubnetID", "vnetSubnetID"),  # Context.node_subnets
@@ -178,7 +185,7 @@ flag_control(
     section="3.3",
     severity=Severity.MEDIUM,
     rationale="""A Service of type LoadBalancer without the internal annotation gets a public IP on the
-    cluster's "kubernetes" load balancer, bypassing the WAF the seed requires in front of ingress.""",
+    cluster's "kubernetes" load balancer, bypassing the WAF the recommendations require in front of ingress.""",
     remediation=Remediation(
         note="""Annotate services with service.beta.kubernetes.io/azure-load-balancer-internal: "true" and publish them through an ingress behind a WAF. List them with:""",
         cli="az network lb rule list -g <node-resource-group> --lb-name kubernetes -o table",
@@ -260,7 +267,7 @@ def no_public_lb_services(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict
     title="Ingress goes through a managed ingress (Application Gateway or app routing)",
     section="3.3",
     severity=Severity.INFORMATIONAL,
-    rationale="""The seed wants ingress behind a WAF; the Application Gateway ingress controller and the
+    rationale="""The AKS security recommendations want ingress behind a WAF; the Application Gateway ingress controller and the
     managed app routing add-on are the ingress paths ARM can see.""",
     remediation=Remediation(
         cli="az aks enable-addons -g <rg> -n <cluster> -a ingress-appgw --appgw-id <application-gateway-id>"

@@ -373,7 +373,7 @@ def policy_compliance(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     title="Policy audits authorized IP ranges on clusters",
     section="5.0",
     severity=Severity.LOW,
-    rationale="""The seed's governance example: assigning "Authorized IP ranges should be defined on Kubernetes
+    rationale="""The AKS security recommendations' governance example: assigning "Authorized IP ranges should be defined on Kubernetes
     Services" keeps every new cluster in line, not only the ones someone checked.""",
     remediation=Remediation(
         cli="az policy assignment create -n aks-authorized-ips --scope <subscription-id> --policy 0e246bcf-5f6f-4f87-bc6f-775d4712c7ea"

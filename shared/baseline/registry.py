@@ -1,4 +1,4 @@
-"""The catalog: every control of the baseline, in seed order, from one place."""
+"""The catalog: every control of the baseline, in the AKS security recommendations' order, from one place."""
 
 from __future__ import annotations
 

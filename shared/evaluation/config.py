@@ -104,7 +104,7 @@ def schema() -> dict[str, Any]:
     for control in CATALOG:
         if not control.parameters:
             continue
-        props = {p.name: _value_schema(p.default, getattr(p, "choices", ())) for p in control.parameters}
+        props = {p.name: _value_schema(p.default, p.choices) for p in control.parameters}
         parameters[control.id] = {"type": "object", "properties": props, "additionalProperties": False}
     date_text = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}", "format": "date"}
     return {

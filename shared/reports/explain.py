@@ -79,8 +79,8 @@ def related(control: Control) -> tuple[Related, ...]:
 
 
 def frameworks(control: Control) -> str:
-    """The framework mappings as one line: seed section, CIS AKS, MCSB."""
-    parts = [f"seed {control.section}"]
+    """The framework mappings as one line: the AKS security recommendations' section, CIS AKS, MCSB."""
+    parts = [recommendations_section(control.section)]
     if control.frameworks.cis_aks:
         parts.append(f"CIS AKS {CIS_AKS_VERSION} {', '.join(control.frameworks.cis_aks)}")
     if control.frameworks.mcsb:
@@ -153,3 +153,10 @@ def render_explain(control: Control) -> str:
     lines.extend(["", "References"])
     lines.extend(f"  {ref}" for ref in control.references if ref.strip())
     return "\n".join(lines)
+
+
+def recommendations_section(section: str) -> str:
+    """Where the AKS security recommendations ask for a control, in words a reader knows."""
+    if section.strip().lower() == "beyond":
+        return "beyond the AKS security recommendations"
+    return f"AKS security recommendations {section}"
