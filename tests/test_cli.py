@@ -115,7 +115,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def findings_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict[str, Any]]]:
     code, out, _err = run(capsys, *argv, "--format", "json")
-    return code, json.loads(out)
+    return code, json.loads(out)["findings"]
 
 
 def status_of(records: list[dict[str, Any]], control_id: str, resource_id: str = CLUSTER) -> str:
@@ -185,7 +185,8 @@ def test_evaluate_table(capsys: pytest.CaptureFixture[str], estate_dir: Path) ->
     assert "acrprod (registry)" in out
     assert f"{SUB} (subscription)" in out
     assert "AKS.KubernetesRBAC" in out
-    assert out.rstrip().splitlines()[-1].startswith("3 targets, ")
+    closing = " ".join(out.rstrip().split("\n\n")[-1].splitlines())  # the summary, wrapped at 80 columns
+    assert closing.startswith("3 targets, ") and "estate score" in closing
 
 
 def test_evaluate_json_records_have_exactly_the_finding_fields(
@@ -551,15 +552,28 @@ def test_config_can_disable_a_control(capsys: pytest.CaptureFixture[str], cluste
 
 def test_warnings_for_skipped_items_go_to_stderr(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = write(tmp_path / "mixed.json", {"value": [cluster_doc(), 42, {"name": "no id"}]})
-    code, out, err = run(capsys, "evaluate", str(path), "--format", "json", "--fail-on", "none")
+    code, out, err = run(capsys, "evaluate", str(path), "--format", "json", "--fail-on", "none", "--verbose")
     assert code == 0
-    records = json.loads(out)  # stdout stays clean JSON
+    records = json.loads(out)["findings"]  # stdout stays clean JSON
     assert {r["ResourceId"] for r in records} == {CLUSTER, f"/subscriptions/{SUB}"}
     warnings = err.strip().splitlines()
     assert len(warnings) == 2
     assert all(w.startswith("aks-compliance: warning: ") for w in warnings)
     assert "mixed.json#value[1]" in warnings[0]
     assert "mixed.json#value[2]" in warnings[1]
+
+
+def test_items_that_are_not_resources_are_one_line_without_verbose(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write(tmp_path / "in" / "cluster.json", cluster_doc())
+    write(tmp_path / "in" / "findings.json", [{"ControlId": f"X{i}", "Status": "Fail"} for i in range(133)])
+    write(tmp_path / "in" / "other.json", {"value": [1, 2]})
+    code, _out, err = run(capsys, "evaluate", str(tmp_path / "in"), "--format", "json", "--fail-on", "none")
+    assert code == 0
+    (line,) = err.strip().splitlines()
+    assert line.startswith("aks-compliance: warning: skipped 135 items that are not an ARM resource")
+    assert "findings.json" in line and "other.json" in line and "--verbose lists them" in line
 
 
 def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
