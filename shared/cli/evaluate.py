@@ -30,7 +30,7 @@ from shared.core.model import Severity, TargetResult
 from shared.evaluation.config import Config
 from shared.evaluation.engine import evaluate_target, targets_of
 from shared.reports import sarif, table
-from shared.reports.common import Summary, _ordered_targets
+from shared.reports.common import Summary
 from shared.reports.markdown import render_markdown
 from shared.reports.records import JsonWriter
 from shared.reports.tabular import CsvWriter, JunitWriter
@@ -111,7 +111,38 @@ def output(fmt: str, out: IO[bytes], options: Options) -> Output:
         return CsvWriter(out, controls=options.controls, compact=options.compact)
     if fmt == "junit":
         return JunitWriter(out, tool_version=__version__)
+    if fmt == "table":
+        return Table(out, options.painter)
     return Collect(_renderer(fmt, options), out)
+
+
+@dataclass
+class Table:
+    """The table: keeps each target's rows (not its findings) until every target is judged, worst first."""
+
+    out: IO[bytes]
+    painter: render.Painter | None = None  # the terminal's; a file gets plain text 120 columns wide
+    targets: list[table.TargetRows] = field(default_factory=list)
+
+    def begin(self) -> None:
+        return None
+
+    def add(self, result: TargetResult) -> None:
+        self.targets.append(table.TargetRows.of(result))
+
+    def end(self, summary: Summary) -> None:
+        width = self.painter.width if self.painter is not None else 120
+        lines = table.table_lines(self.targets, summary, width)
+        if self.painter is not None:
+            self.painter.write(lines)
+            return
+        chunk: list[str] = []
+        for line in lines:
+            chunk.append(table.plain(line))
+            if len(chunk) >= 4096:
+                self.out.write(("\n".join(chunk) + "\n").encode("utf-8"))
+                chunk = []
+        self.out.write(("\n".join(chunk) + "\n").encode("utf-8") if chunk else b"")
 
 
 def _flusher(out: IO[bytes]) -> Callable[[], None] | None:
@@ -119,19 +150,6 @@ def _flusher(out: IO[bytes]) -> Callable[[], None] | None:
 
 
 def _renderer(fmt: str, options: Options) -> Callable[[list[TargetResult], Summary], bytes]:
-    def table_text(results: list[TargetResult], summary: Summary) -> bytes:
-        painter = options.painter
-        width = painter.width if painter is not None else 120
-        lines: list[table.Line] = []
-        for result in _ordered_targets(results):
-            lines.extend(table.target_lines(result, width))
-            lines.append([])
-        lines.extend(table.summary_lines(summary, width))
-        if painter is not None:
-            painter.write(lines)
-            return b""
-        return ("\n".join(table.plain(line) for line in lines) + "\n").encode("utf-8")
-
     def markdown(results: list[TargetResult], summary: Summary) -> bytes:
         text = render_markdown(results, options.controls, all_findings=options.all_findings)
         return (text + "\n").encode("utf-8")
@@ -152,7 +170,7 @@ def _renderer(fmt: str, options: Options) -> Callable[[list[TargetResult], Summa
         )
         return (page + "\n").encode("utf-8")
 
-    return {"table": table_text, "markdown": markdown, "sarif": sarif_text, "html": html}[fmt]
+    return {"markdown": markdown, "sarif": sarif_text, "html": html}[fmt]
 
 
 def run(

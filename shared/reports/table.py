@@ -13,7 +13,8 @@ plain text ignores. Laying out is plain string work (a 10,000-cluster estate is 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from shared.core.model import TargetResult
@@ -21,7 +22,7 @@ from shared.reports.common import (
     QUIET,
     Summary,
     _ordered_findings,
-    _ordered_targets,
+    _target_key,
     format_score,
     target_short_name,
 )
@@ -112,18 +113,50 @@ def heading_lines(title: str, detail: str, width: int) -> list[Line]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class TargetRows:
+    """What the table shows of one target, and nothing else (a table of 10,000 targets keeps only this)."""
+
+    key: tuple[int, float, str, str]
+    title: str
+    resource_id: str
+    findings: tuple[tuple[str, str, str, str], ...]  # (status, severity, control, reason), failing first
+
+    @classmethod
+    def of(cls, result: TargetResult, statuses: Sequence[str] | None = None) -> TargetRows:
+        kind = target_short_name(result.resource_type)
+        return cls(
+            _target_key(result),
+            f"{result.name} ({kind})  score {format_score(result.score)}",
+            result.resource_id,
+            tuple(
+                (f.Status, f.Severity, f.ControlId, f.Reason)
+                for f in _ordered_findings(result.findings)
+                if statuses is None or f.Status in statuses
+            ),
+        )
+
+    def lines(self, width: int) -> list[Line]:
+        """Its name, kind and score, its id, then its findings (failing first)."""
+        out = heading_lines(self.title, self.resource_id, width)
+        if not self.findings:
+            return [*out, [("  (no findings)", "dim")]]
+        return out + rows_block(finding_rows(self.findings), width)
+
+
 def target_lines(result: TargetResult, width: int, *, statuses: Sequence[str] | None = None) -> list[Line]:
     """One target: its name, kind and score, its id, then its findings (failing first)."""
-    kind = target_short_name(result.resource_type)
-    lines = heading_lines(f"{result.name} ({kind})  score {format_score(result.score)}", result.resource_id, width)
-    findings = [
-        (f.Status, f.Severity, f.ControlId, f.Reason)
-        for f in _ordered_findings(result.findings)
-        if statuses is None or f.Status in statuses
-    ]
-    if not findings:
-        return [*lines, [("  (no findings)", "dim")]]
-    return lines + rows_block(finding_rows(findings), width)
+    return TargetRows.of(result, statuses).lines(width)
+
+
+def table_lines(targets: Iterable[TargetRows], summary: Summary, width: int) -> Iterator[Line]:
+    """Targets worst score first, a blank line after each, then the closing line (laid out as written)."""
+    for target in sorted(targets, key=lambda t: t.key):
+        yield from target.lines(width)
+        yield []
+    if not summary.targets:
+        yield [("No targets evaluated.", "")]
+    yield from summary_lines(summary, width)
 
 
 def summary_lines(summary: Summary, width: int) -> list[Line]:
@@ -144,16 +177,10 @@ def summary_lines(summary: Summary, width: int) -> list[Line]:
 
 def render_table(results: Sequence[TargetResult], width: int = TABLE_WIDTH) -> str:
     """Plain text: targets worst score first, each with its findings failing first, then the summary."""
-    lines: list[Line] = []
     summary = Summary(threshold=None)
-    for result in _ordered_targets(results):
+    for result in results:
         summary.add(result)
-        lines.extend(target_lines(result, width))
-        lines.append([])
-    if not results:
-        lines.append([("No targets evaluated.", "")])
-    lines.extend(summary_lines(summary, width))
-    return "\n".join(plain(line) for line in lines)
+    return "\n".join(plain(line) for line in table_lines((TargetRows.of(r) for r in results), summary, width))
 
 
 def plain(line: Line) -> str:
