@@ -892,3 +892,18 @@ def test_json_of_2000_clusters_holds_one_target_not_the_output(
     # Evaluating and writing every target grew memory by a few MB (one target's findings, the
     # summary), not by the output: holding the findings took about 700 MB here before.
     assert grew < size / 5, (grew, size)
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_a_reader_that_leaves_early_is_not_an_error(fmt: str) -> None:
+    # `aks-compliance evaluate . --format json | jq ... | head`: the pipe closes mid-stream.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "evaluate", str(ESTATE), "--format", fmt, "--fail-on", "none"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "error" not in err and "Traceback" not in err
