@@ -19,7 +19,6 @@ from shared.cli import pipeline as cli_pipeline
 from shared.core.clock import Clock, system_clock
 from shared.core.documents import Estate, LoadError
 from shared.core.inputs import load_paths, max_input_bytes
-from shared.core.model import TargetResult
 from shared.evaluation.config import Config, ConfigError
 from shared.reports import catalog, explain
 from shared.reports import html as html_report
@@ -246,6 +245,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         count = evaluate_cmd.run(
             read.estate, outputs, summary, config=read.config, now=read.now, controls=read.controls, warn=_warn
         )
+    except BrokenPipeError:
+        files.discard()
+        raise  # the reader left (`| head`): main() says nothing
     except OSError as exc:
         files.discard()
         return _usage(f"cannot write: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
@@ -286,26 +288,15 @@ def _report(args: argparse.Namespace) -> int:
     read = _read(args, args.source)
     if isinstance(read, int):
         return read
-    collect: list[TargetResult] = []
-    summary = Summary(threshold=None)
-
-    class _Keep:
-        def begin(self) -> None:
-            return None
-
-        def add(self, result: TargetResult) -> None:
-            collect.append(result)
-
-        def end(self, summary: Summary) -> None:
-            return None
-
+    kept = evaluate_cmd.Keep()
     count = evaluate_cmd.run(
-        read.estate, [_Keep()], summary, config=read.config, now=read.now, controls=read.controls, warn=_warn
-    )
+        read.estate, [kept], Summary(threshold=None), config=read.config, now=read.now, controls=read.controls,
+        warn=_warn,
+    )  # fmt: skip
     if not count:
         return _usage(f"no clusters, registries or subscriptions found in {', '.join(args.source)}")
     page = html_report.render_html(
-        collect,
+        kept.results,
         controls=read.controls or CATALOG,
         title=args.title,
         source=", ".join(args.source),
@@ -315,7 +306,7 @@ def _report(args: argparse.Namespace) -> int:
     problem = cli_pipeline.write_text(args.out, page)
     if problem:
         return _usage(problem)
-    print(cli_pipeline.report_line(args.out, collect))
+    print(cli_pipeline.report_line(args.out, kept.results))
     return EXIT_USAGE if read.unreadable else EXIT_OK
 
 

@@ -89,6 +89,22 @@ class Collect:
 
 
 @dataclass
+class Keep:
+    """Every target's result, for a caller that renders them itself (``report --source``)."""
+
+    results: list[TargetResult] = field(default_factory=list)
+
+    def begin(self) -> None:
+        return None
+
+    def add(self, result: TargetResult) -> None:
+        self.results.append(result)
+
+    def end(self, summary: Summary) -> None:
+        return None
+
+
+@dataclass
 class Options:
     """What shapes the outputs: the controls, the compact form, Markdown's statuses, the terminal."""
 
