@@ -250,7 +250,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise  # the reader left (`| head`): main() says nothing
     except OSError as exc:
         files.discard()
-        return _usage(f"cannot write: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        return _usage(_cannot_write(exc))
     except BaseException:
         files.discard()
         raise
@@ -261,7 +261,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         written = files.finish()
     except OSError as exc:
         files.discard()
-        return _usage(f"cannot write: {exc.strerror or exc}")
+        return _usage(_cannot_write(exc))
     for path, size in written:
         print(f"aks-compliance: wrote {path} ({_size(size)})", file=sys.stderr)
     if written or (to_terminal and painter is None and sys.stderr.isatty()):
@@ -273,6 +273,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     if read.unreadable:
         return EXIT_USAGE
     return EXIT_FAILED if summary.failing else EXIT_OK
+
+
+def _cannot_write(exc: OSError) -> str:
+    return (
+        f"cannot write {exc.filename}: {exc.strerror or exc}"
+        if exc.filename
+        else f"cannot write: {exc.strerror or exc}"
+    )
 
 
 def _size(n: int) -> str:

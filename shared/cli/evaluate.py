@@ -200,8 +200,6 @@ def run(
     warn: Callable[[str], None],
 ) -> int:
     """Evaluate every target of ``estate`` in turn, each handed to every output; how many there were."""
-    for o in outputs:
-        o.begin()
     versions = estate.version_source()
     # The documents stay for the whole run: the cyclic collector need not re-scan them after every
     # target (what it would otherwise do as findings come and go). Collection goes on for the rest.
@@ -211,6 +209,9 @@ def run(
     try:
         for doc in targets_of(estate):
             result = evaluate_target(doc, estate, config=config, now=now, controls=controls, versions=versions)
+            if not count:  # nothing is written for an input without targets (the command exits 2)
+                for o in outputs:
+                    o.begin()
             for finding in result.findings:
                 for note in finding.Evidence.get("exemptionNotes", ()):
                     warn(f"{result.name} {finding.ControlId}: {note}")
@@ -256,6 +257,8 @@ def destinations(args: argparse.Namespace) -> list[tuple[str, str | None]] | str
         return [(f, os.path.join(args.output_dir, f"{OUTPUT_STEM}.{EXTENSION[f]}")) for f in wanted]
     if len(wanted) > 1:
         return f"--format {','.join(wanted)}: several formats are written with --output-dir DIR"
+    if args.out and os.path.isdir(args.out):
+        return f"--out {args.out} is a folder: give a file, or write into the folder with --output-dir"
     return [(wanted[0], args.out or None)]
 
 
@@ -269,7 +272,10 @@ class Files:
         final = Path(path)
         final.parent.mkdir(parents=True, exist_ok=True)
         partial = final.with_name(f".{final.name}.partial")
-        handle = open(partial, "wb")  # noqa: SIM115 - closed in finish() or discard()
+        try:
+            handle = open(partial, "wb")  # noqa: SIM115 - closed in finish() or discard()
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(final)) from exc
         self.open.append((handle, partial, final))
         return handle
 
@@ -277,7 +283,10 @@ class Files:
         written = []
         for handle, partial, final in self.open:
             handle.close()
-            os.replace(partial, final)
+            try:
+                os.replace(partial, final)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(final)) from exc
             written.append((str(final), final.stat().st_size))
         self.open = []
         return written
