@@ -485,6 +485,11 @@ def test_input_without_targets_is_exit_2_naming_it(capsys: pytest.CaptureFixture
     err = _usage_error(capsys, "evaluate", str(vnet.parent))
     assert "no clusters, registries or subscriptions" in err
     assert "network" in err
+    for fmt in ("json", "csv", "junit"):  # a streamed format writes nothing either, not half a document
+        assert "no clusters" in _usage_error(capsys, "evaluate", str(vnet.parent), "--format", fmt)
+    out = tmp_path / "out"
+    _usage_error(capsys, "evaluate", str(vnet.parent), "--format", "json,sarif", "--output-dir", str(out))
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_empty_directory_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
