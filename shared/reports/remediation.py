@@ -107,20 +107,3 @@ def _remediation_inline(text: str) -> str:
         else:
             parts.append(chunk)
     return "\n".join(parts)
-
-
-def commands(text: str) -> list[str]:
-    """The ``az`` commands of a remediation, each on one line (continuations joined)."""
-    out: list[str] = []
-    for kind, chunk in _split_remediation(text):
-        if kind != "cmd":
-            continue
-        current: list[str] = []
-        for line in chunk.split("\n"):
-            piece = line.strip()
-            if current and current[-1].endswith("\\"):
-                current[-1] = current[-1].removesuffix("\\").rstrip() + " " + piece
-            elif piece:
-                current.append(piece)
-        out.extend(current)
-    return out
