@@ -138,7 +138,8 @@ def checks_per_cluster(command: Command, clusters: int) -> float:
             if "managedclusters" in str(check.get("resource", "")).lower()
         )
     else:
-        count = sum(1 for f in body if str(f.get("ResourceType", "")).lower() == CLUSTER_TYPE)
+        findings = body["findings"] if isinstance(body, dict) else body
+        count = sum(1 for f in findings if str(f.get("ResourceType", "")).lower() == CLUSTER_TYPE)
     return count / clusters if clusters else 0.0
 
 

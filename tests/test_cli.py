@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections import Counter
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -115,7 +119,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def findings_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict[str, Any]]]:
     code, out, _err = run(capsys, *argv, "--format", "json")
-    return code, json.loads(out)
+    return code, json.loads(out)["findings"]
 
 
 def status_of(records: list[dict[str, Any]], control_id: str, resource_id: str = CLUSTER) -> str:
@@ -185,7 +189,8 @@ def test_evaluate_table(capsys: pytest.CaptureFixture[str], estate_dir: Path) ->
     assert "acrprod (registry)" in out
     assert f"{SUB} (subscription)" in out
     assert "AKS.KubernetesRBAC" in out
-    assert out.rstrip().splitlines()[-1].startswith("3 targets, ")
+    closing = " ".join(out.rstrip().split("\n\n")[-1].splitlines())  # the summary, wrapped at 80 columns
+    assert closing.startswith("3 targets, ") and "estate score" in closing
 
 
 def test_evaluate_json_records_have_exactly_the_finding_fields(
@@ -480,6 +485,11 @@ def test_input_without_targets_is_exit_2_naming_it(capsys: pytest.CaptureFixture
     err = _usage_error(capsys, "evaluate", str(vnet.parent))
     assert "no clusters, registries or subscriptions" in err
     assert "network" in err
+    for fmt in ("json", "csv", "junit"):  # a streamed format writes nothing either, not half a document
+        assert "no clusters" in _usage_error(capsys, "evaluate", str(vnet.parent), "--format", fmt)
+    out = tmp_path / "out"
+    _usage_error(capsys, "evaluate", str(vnet.parent), "--format", "json,sarif", "--output-dir", str(out))
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_empty_directory_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -551,15 +561,28 @@ def test_config_can_disable_a_control(capsys: pytest.CaptureFixture[str], cluste
 
 def test_warnings_for_skipped_items_go_to_stderr(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = write(tmp_path / "mixed.json", {"value": [cluster_doc(), 42, {"name": "no id"}]})
-    code, out, err = run(capsys, "evaluate", str(path), "--format", "json", "--fail-on", "none")
+    code, out, err = run(capsys, "evaluate", str(path), "--format", "json", "--fail-on", "none", "--verbose")
     assert code == 0
-    records = json.loads(out)  # stdout stays clean JSON
+    records = json.loads(out)["findings"]  # stdout stays clean JSON
     assert {r["ResourceId"] for r in records} == {CLUSTER, f"/subscriptions/{SUB}"}
     warnings = err.strip().splitlines()
     assert len(warnings) == 2
     assert all(w.startswith("aks-compliance: warning: ") for w in warnings)
     assert "mixed.json#value[1]" in warnings[0]
     assert "mixed.json#value[2]" in warnings[1]
+
+
+def test_items_that_are_not_resources_are_one_line_without_verbose(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write(tmp_path / "in" / "cluster.json", cluster_doc())
+    write(tmp_path / "in" / "findings.json", [{"ControlId": f"X{i}", "Status": "Fail"} for i in range(133)])
+    write(tmp_path / "in" / "other.json", {"value": [1, 2]})
+    code, _out, err = run(capsys, "evaluate", str(tmp_path / "in"), "--format", "json", "--fail-on", "none")
+    assert code == 0
+    (line,) = err.strip().splitlines()
+    assert line.startswith("aks-compliance: warning: skipped 135 items that are not an ARM resource")
+    assert "findings.json" in line and "other.json" in line and "--verbose lists them" in line
 
 
 def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -629,3 +652,263 @@ def test_module_process_exit_codes(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "absent.json" in missing.stderr
+
+
+# --------------------------------------------------------------------------- evaluate: the terminal
+
+ESTATE = ROOT / "examples" / "estate"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_evaluate_the_sample_estate_in_80_columns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    code, out, err = run(capsys, "evaluate", str(ESTATE), "--date", "2026-11-26")
+    assert code == 1 and err == ""
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80  # no table wider than the terminal
+    assert not ANSI.search(out)  # piped: no colour
+    _, records = findings_json(capsys, "evaluate", str(ESTATE), "--date", "2026-11-26")
+    words = {word for line in lines for word in line.split()}
+    assert {r["ControlId"] for r in records} <= words  # every control id whole, on a line of its own
+    joined = "".join(lines)
+    assert all(r["ResourceId"] in joined for r in records)  # ids folded at 80 columns, never cut
+    reasons = " ".join(" ".join(line.split()) for line in lines)
+    assert all(" ".join(r["Reason"].split()) in reasons for r in records)  # reasons wrapped, whole
+    assert "..." not in out
+    closing = " ".join(out.rstrip().split("\n\n")[-1].splitlines())
+    assert closing == (
+        f"7 targets, {len(records)} findings: 59 Fail (18 High), 3 Unknown, 64 Pass, 1 Exempt, 6 NotApplicable; "
+        "estate score 54%"
+    )
+
+
+def test_colour_by_status_on_a_terminal_and_none_with_no_color(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cluster_file: Path
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # what a terminal gets; capsys is not one
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    _, out, _ = run(capsys, "evaluate", str(cluster_file), "--fail-on", "none")
+    assert "\x1b[1;31mFail\x1b[0m" in out  # Fail in bold red
+    assert "\x1b[32mPass\x1b[0m" in out
+    monkeypatch.setenv("NO_COLOR", "1")
+    _, plain, _ = run(capsys, "evaluate", str(cluster_file), "--fail-on", "none")
+    assert not re.search(r"\x1b\[[0-9;]*3[0-9]m|\x1b\[[0-9;]*;3[0-9]", plain)  # no colour at all
+    assert ANSI.sub("", plain) == ANSI.sub("", out)  # the same table
+
+
+def test_controls_fit_80_columns_grouped_by_topic(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(capsys, "controls")
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    headings = [line for line in lines if line and not line.startswith(" ")][:-1]
+    assert headings == ["API server", "Identity and access", "Nodes", "Network", "Policy", "Registry",
+                        "Defender and monitoring"]  # fmt: skip
+    assert {c.id for c in CATALOG} <= {w for line in lines for w in line.split()}
+    assert "CIS 5.4.1" in out and "MCSB NS-2" in out
+    assert not re.search(r"seed|Section \d|beyond", out, re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- evaluate: formats for people and CI
+
+
+def test_markdown_for_a_pull_request_comment(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "evaluate", str(ESTATE), "--format", "markdown", "--date", "2026-11-26")
+    assert code == 1
+    assert len(out.encode("utf-8")) < 64 * 1024  # a GitHub comment (and well under it: about 23 KB)
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "`" in line]
+    assert rows and all(row.split("|")[1].strip() in ("**Fail**", "Unknown") for row in rows)
+    assert "```bash\naz aks update -g rg-sandbox-dev -n aks-sandbox-dev" in out  # fixes fenced, real names
+    for placeholder in ("<rg>", "<cluster>", "<cluster-id>", "<subscription-id>"):  # what the target's names fill
+        assert placeholder not in out
+    assert "| API server | CIS 5.4.1, MCSB NS-2 |" in out
+    assert not re.search(r"seed|Section \d|beyond", out, re.IGNORECASE)
+    _, every, _ = run(capsys, "evaluate", str(ESTATE), "--format", "markdown", "--all-findings")
+    assert "| Pass |" in every and "| NotApplicable |" in every and "| Exempt |" in every
+
+
+def test_csv_and_junit_have_a_row_and_a_testcase_per_target_and_control(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["evaluate", str(ESTATE), "--date", "2026-11-26", "--fail-on", "none"]
+    _, records = findings_json(capsys, *argv)
+    _, out, _ = run(capsys, *argv, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out.lstrip("\ufeff"), newline="")))
+    assert sorted((r["ResourceId"], r["ControlId"], r["Status"]) for r in rows) == sorted(
+        (r["ResourceId"], r["ControlId"], r["Status"]) for r in records
+    )
+    _, out, _ = run(capsys, *argv, "--format", "junit")
+    root = ET.fromstring(out)
+    cases = list(root.iter("testcase"))
+    assert len(cases) == len(records) and len(root.findall("testsuite")) == 7
+    assert sum(c.find("failure") is not None for c in cases) == sum(r["Status"] == "Fail" for r in records)
+    assert sum(c.find("error") is not None for c in cases) == sum(r["Status"] == "Unknown" for r in records)
+
+
+def test_json_has_a_summary_object_and_jsonl_the_same_records(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["evaluate", str(ESTATE), "--date", "2026-11-26", "--fail-on", "high"]
+    code, out, _ = run(capsys, *argv, "--format", "json")
+    assert code == 1
+    body = json.loads(out)
+    summary = body["summary"]
+    assert summary["targets"] == 7 and summary["findings"] == len(body["findings"])
+    assert summary["gate"] == {"failOn": "High", "failOnUnknown": False, "failing": 18, "passed": False}
+    assert sum(summary["statuses"].values()) == summary["findings"]
+    _, lines, _ = run(capsys, *argv, "--format", "jsonl")
+    assert [json.loads(line) for line in lines.splitlines()] == body["findings"]
+    _, compact, _ = run(capsys, *argv, "--format", "jsonl", "--compact")
+    targets = [json.loads(line) for line in compact.splitlines()]
+    assert len(targets) == 7 and sum(len(t["findings"]) for t in targets) == len(body["findings"])
+    assert len(compact) < len(lines) / 3
+
+
+def test_json_records_are_the_records_of_before(capsys: pytest.CaptureFixture[str]) -> None:
+    # Byte for byte: each record as the list `--format json` printed before streaming (json_safe of
+    # Finding.to_record over evaluate_estate), compared as canonical JSON text; only the envelope changed.
+    from shared.core.inputs import load_paths
+    from shared.core.serialize import json_safe
+    from shared.evaluation.engine import evaluate_estate
+
+    estate = load_paths([str(ESTATE)])
+    results = evaluate_estate(estate, now=datetime(2026, 11, 26, 12, tzinfo=UTC), versions=estate.version_source())
+    before = json.loads(json.dumps([json_safe(f.to_record()) for r in results for f in r.findings], indent=2))
+    _, now = findings_json(capsys, "evaluate", str(ESTATE), "--date", "2026-11-26")
+    assert [json.dumps(r) for r in now] == [json.dumps(r) for r in before]
+
+
+def test_output_dir_writes_several_formats_in_one_run(capsys: pytest.CaptureFixture[str], estate_dir: Path) -> None:
+    out_dir = estate_dir / "out"  # inside the input: a second run must not read it
+    argv = ["evaluate", str(estate_dir), "--format", "json,sarif,html,csv,junit,jsonl,markdown,table",
+            "--output-dir", str(out_dir), "--fail-on", "high"]  # fmt: skip
+    for _ in range(2):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == ""
+        assert "warning" not in err  # its own files are not inputs
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == sorted(f"aks-compliance.{e}" for e in ("json", "sarif", "html", "csv", "junit.xml", "jsonl",
+                                                              "md", "txt"))  # fmt: skip
+    assert "aks-compliance: wrote " in err and err.rstrip().splitlines()[-1].startswith("aks-compliance: 3 targets")
+    body = json.loads((out_dir / "aks-compliance.json").read_text(encoding="utf-8"))
+    assert json.loads((out_dir / "aks-compliance.sarif").read_text(encoding="utf-8"))["version"] == "2.1.0"
+    assert (out_dir / "aks-compliance.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    lines = (out_dir / "aks-compliance.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == body["findings"]
+    assert "aks-prod (cluster)" in (out_dir / "aks-compliance.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--format", "json,sarif"], "several formats are written with --output-dir DIR"),
+        (["--format", "yaml"], "unknown format yaml"),
+        (["--format", "json,sarif", "--out", "x", "--output-dir", "y"], "not allowed with argument"),
+    ],
+)
+def test_formats_that_do_not_fit_are_exit_2(
+    capsys: pytest.CaptureFixture[str], cluster_file: Path, argv: list[str], message: str
+) -> None:
+    try:
+        code, _out, err = run(capsys, "evaluate", str(cluster_file), *argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code, err = int(exc.code or 0), capsys.readouterr().err
+    assert code == 2 and message in err
+
+
+# --------------------------------------------------------------------------- evaluate: streaming
+
+
+@pytest.fixture(scope="module")
+def synthetic_2000(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from benchmarks import synthetic
+
+    out = tmp_path_factory.mktemp("synthetic") / "estate"
+    synthetic.write_folder(synthetic.estate(2000, 10, realistic=True), out)
+    return out
+
+
+def test_json_of_2000_clusters_is_written_target_by_target(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, synthetic_2000: Path, tmp_path: Path
+) -> None:
+    from shared.cli import evaluate as evaluate_cmd
+
+    target = tmp_path / "findings.json"
+    partial = tmp_path / ".findings.json.partial"
+    seen: list[tuple[int, int]] = []  # (findings judged so far, records on disk) as each target is judged
+    judged = on_disk = 0
+    reader: list[Any] = []
+    real = evaluate_cmd.evaluate_target
+
+    def evaluate_target(*args: Any, **kwargs: Any) -> Any:
+        nonlocal judged, on_disk
+        if not reader:
+            reader.append(partial.open("rb"))  # created before the first target is judged
+        on_disk += reader[0].read().count(b'"RecordId"')  # what reached the file since the last target
+        seen.append((judged, on_disk))
+        result = real(*args, **kwargs)
+        judged += len(result.findings)
+        return result
+
+    monkeypatch.setattr(evaluate_cmd, "evaluate_target", evaluate_target)
+    code, _out, err = run(capsys, "evaluate", str(synthetic_2000), "--format", "json", "--out", str(target),
+                          "--fail-on", "none", "--date", "2026-11-26")  # fmt: skip
+    reader[0].close()
+    assert code == 0, err
+    assert len(seen) == 2020  # 2,000 clusters, 10 registries, 10 subscriptions
+    # Before each target is judged, every finding of the targets before it is on disk already.
+    assert all(on_disk == before for before, on_disk in seen)
+    body = json.loads(target.read_text(encoding="utf-8"))
+    assert len(body["findings"]) == judged == body["summary"]["findings"] > 70_000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_json_of_2000_clusters_holds_one_target_not_the_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, synthetic_2000: Path, tmp_path: Path, fmt: str
+) -> None:
+    import tracemalloc
+
+    from shared.cli import evaluate as evaluate_cmd
+
+    real = evaluate_cmd.targets_of
+    loaded: list[int] = []
+
+    def targets_of(estate: Any) -> Any:
+        docs = real(estate)
+        loaded.append(tracemalloc.get_traced_memory()[0])  # the documents, read and indexed
+        tracemalloc.reset_peak()
+        return docs
+
+    monkeypatch.setattr(evaluate_cmd, "targets_of", targets_of)
+    target = tmp_path / f"findings.{fmt}"
+    tracemalloc.start()
+    try:
+        code, _out, err = run(capsys, "evaluate", str(synthetic_2000), "--format", fmt, "--out", str(target),
+                              "--fail-on", "none", "--date", "2026-11-26")  # fmt: skip
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 0, err
+    size = target.stat().st_size  # about 95 MB
+    grew = peak - loaded[0]
+    # Evaluating and writing every target grew memory by a few MB (one target's findings, the
+    # summary), not by the output: holding the findings took about 700 MB here before.
+    assert grew < size / 5, (grew, size)
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_a_reader_that_leaves_early_is_not_an_error(fmt: str) -> None:
+    # `aks-compliance evaluate . --format json | jq ... | head`: the pipe closes mid-stream.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "evaluate", str(ESTATE), "--format", fmt, "--fail-on", "none"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "error" not in err and "Traceback" not in err

@@ -92,7 +92,7 @@ def test_an_expired_exemption_is_warned_about_and_said_in_the_reason(
     out, err = capsys.readouterr()
     assert code == 0
     assert "warning: aks-payments-prod AKS.PrivateCluster: configured exemption expired on 2026-01-01" in err
-    private = [f for f in json.loads(out) if f["ControlId"] == "AKS.PrivateCluster"]
+    private = [f for f in json.loads(out)["findings"] if f["ControlId"] == "AKS.PrivateCluster"]
     assert private and all("expired on 2026-01-01" in f["Reason"] and f["Status"] != "Exempt" for f in private)
 
 

@@ -1,4 +1,5 @@
-# Tests of shared/reports/text.py: table, JSON, Markdown, SARIF and catalog renderers.
+# Tests of the text reports (shared/reports/: table, records as JSON / JSON Lines / compact, CSV, JUnit,
+# Markdown, SARIF and the catalog), by the names shared/reports/text.py keeps for callers.
 #
 # tests/data/sarif-schema-2.1.0.json is the official OASIS SARIF 2.1.0 schema (errata01,
 # "id": https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json),
@@ -13,9 +14,12 @@
 from __future__ import annotations
 
 import copy
+import csv
 import hashlib
+import io
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +29,13 @@ from urllib.parse import urlparse
 import jsonschema
 import pytest
 
-from shared.baseline.model import Control, Parameter, Verdict
+from shared.baseline.model import Control, Frameworks, Parameter, Topic, Verdict
 from shared.core.model import FINDING_FIELDS, Finding, Severity, Status, TargetKind, TargetResult
+from shared.core.serialize import json_safe
 from shared.reports import text as report
+from shared.reports.common import Summary
+from shared.reports.records import CATALOG_FIELDS, TARGET_FIELDS, JsonWriter
+from shared.reports.tabular import CSV_COLUMNS, CsvWriter, JunitWriter
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 SCHEMA_SHA256 = "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
@@ -50,6 +58,8 @@ def make_control(
     references: tuple[str, ...] = (),
     optional: bool = False,
     parameters: tuple[Parameter, ...] = (),
+    topic: Topic | None = None,
+    frameworks: Frameworks | None = None,
 ) -> Control:
     return Control(
         id=cid,
@@ -63,6 +73,8 @@ def make_control(
         check=lambda doc, ctx, params: Verdict(Status.PASS, "ok"),
         optional=optional,
         parameters=parameters,
+        topic=topic,
+        frameworks=frameworks or Frameworks(),
     )
 
 
@@ -77,6 +89,8 @@ PRIVATE = make_control(
         "  --network-plugin azure"
     ),
     references=("https://learn.microsoft.com/azure/aks/private-clusters", "CIS AKS 5.4.2"),
+    topic=Topic.API_SERVER,
+    frameworks=Frameworks(cis_aks=("5.4.1", "5.4.2")),
 )
 LOCAL = make_control(
     "AKS.LocalAccountsDisabled",
@@ -84,6 +98,7 @@ LOCAL = make_control(
     "2.2",
     remediation="Disable local accounts: az aks update -g <rg> -n <name> --disable-local-accounts.",
     references=("https://learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad",),
+    topic=Topic.IDENTITY,
 )
 PATCH = make_control(
     "AKS.NodeImageUpgrade",
@@ -91,6 +106,7 @@ PATCH = make_control(
     "2.1",
     remediation="Set an auto-upgrade channel.",
     parameters=(Parameter("maxAgeDays", 30, "Oldest acceptable node image, in days"),),
+    topic=Topic.NODES,
 )
 DEFENDER = make_control(
     "AKS.DefenderEnabled",
@@ -98,6 +114,7 @@ DEFENDER = make_control(
     "beyond",
     optional=True,
     remediation="Run `az aks update -g <rg> -n <name> --enable-defender` to turn it on.",
+    topic=Topic.DEFENDER,
 )
 ACR_ADMIN = make_control(
     "ACR.AdminUserDisabled",
@@ -105,6 +122,8 @@ ACR_ADMIN = make_control(
     "3.1",
     target=TargetKind.REGISTRY,
     parameters=(Parameter("allowed", frozenset({"b", "a"}), "Registries | allowed\nto keep it"),),
+    topic=Topic.REGISTRY,
+    frameworks=Frameworks(mcsb=("IM-1",)),
 )
 CONTROLS = (PRIVATE, LOCAL, PATCH, DEFENDER, ACR_ADMIN)
 BY_ID = {c.id: c for c in CONTROLS}
@@ -199,39 +218,46 @@ def all_findings(results: list[TargetResult]) -> list[Finding]:
 
 # --------------------------------------------------------------------------- table
 
+WIDE = 160  # wide enough that resource ids are not folded
+
 
 def _blocks(text: str) -> dict[str, list[str]]:
     """Lines of each target block, keyed by target name."""
     blocks: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in text.splitlines():
-        if line.startswith("====="):
+        match = re.match(r"^(\S+) \((cluster|registry|subscription)\)  score ", line)
+        if match:
+            current = blocks.setdefault(match.group(1), [])
+        elif not line:
             current = None
-            continue
-        if current is None and line and not line.startswith(" "):
-            match = re.match(r"^(\S+) \(", line)
-            if match:
-                current = blocks.setdefault(match.group(1), [])
-                continue
-        if current is not None:
+        elif current is not None:
             current.append(line)
     return blocks
 
 
+STATUS_WORDS = {s.value for s in Status}
+
+
+def _rows(lines: list[str]) -> list[list[str]]:
+    # a finding's row starts two spaces in (its reason six, a folded id further)
+    return [line.split()[:3] for line in lines if re.match(r"^  \S", line) and line.split()[0] in STATUS_WORDS]
+
+
 def test_table_targets_worst_score_first_and_unscored_last(results: list[TargetResult]) -> None:
-    text = report.render_table(results)
+    text = report.render_table(results, width=WIDE)
     positions = [text.index(f"{name} (") for name in ("aks-prod", "aks-dev", "acrshared")]
     assert positions == sorted(positions)
     assert "aks-prod (cluster)  score 42%" in text
     assert "aks-dev (cluster)  score 90%" in text
     assert "acrshared (registry)  score n/a" in text
-    assert PROD_ID in text  # resource id as ARM spells it
+    assert PROD_ID in text.splitlines()  # resource id as ARM spells it, on its own line
 
 
-def test_table_failing_first_then_unknown_pass_exempt_na_high_first(results: list[TargetResult]) -> None:
-    blocks = _blocks(report.render_table(results))
-    rows = [line.split()[:3] for line in blocks["aks-prod"] if line.startswith("  ") and "STATUS" not in line]
-    assert rows == [
+@pytest.mark.parametrize("width", [80, WIDE])
+def test_table_failing_first_then_unknown_pass_exempt_na_high_first(results: list[TargetResult], width: int) -> None:
+    blocks = _blocks(report.render_table(results, width=width))
+    assert _rows(blocks["aks-prod"]) == [
         ["Fail", "High", "AKS.PrivateCluster"],
         ["Fail", "Low", "AKS.NodeImageUpgrade"],
         ["Unknown", "Medium", "AKS.LocalAccountsDisabled"],
@@ -239,29 +265,45 @@ def test_table_failing_first_then_unknown_pass_exempt_na_high_first(results: lis
         ["Exempt", "Informational", "AKS.DefenderEnabled"],
         ["NotApplicable", "Medium", "AKS.LocalAccountsDisabled"],
     ]
-    dev_rows = [line.split()[0] for line in blocks["aks-dev"] if line.startswith("  ") and "STATUS" not in line]
-    assert dev_rows == ["Fail", "Pass", "Pass"]
+    assert [row[0] for row in _rows(blocks["aks-dev"])] == ["Fail", "Pass", "Pass"]
 
 
 def test_table_summary_counts(results: list[TargetResult]) -> None:
-    last = report.render_table(results).splitlines()[-1]
-    assert last.startswith("3 targets, 10 findings:")
-    assert "3 Fail, 1 Unknown, 3 Pass, 1 Exempt, 2 NotApplicable" in last
-    assert "Failing by severity: 1 High, 0 Medium, 1 Low, 1 Informational" in last
+    text = report.render_table(results, width=WIDE)
+    last = text.splitlines()[-1]
+    assert last.startswith("3 targets, 10 findings: ")
+    assert "3 Fail (1 High), 1 Unknown, 3 Pass, 1 Exempt, 2 NotApplicable; estate score 66%" in last
 
 
-def test_table_reason_is_one_line_and_truncated_to_width() -> None:
-    long_reason = "word " * 80 + "\nsecond line"
-    target = make_target(PROD_ID, [make_finding(PROD_ID, PRIVATE, Status.FAIL, long_reason)], 0.0)
-    text = report.render_table([target])
-    lines = text.splitlines()
-    row = next(line for line in lines if line.lstrip().startswith("Fail"))
-    assert row.endswith("...")
-    assert len(row) <= report.TABLE_WIDTH
-    assert "second line" not in text
-    # every line but the resource id (printed whole) and the closing summary fits the width
-    assert all(len(line) <= report.TABLE_WIDTH for line in lines[:-1] if line != PROD_ID)
-    assert lines[-1].startswith("1 target, 1 finding: 1 Fail,")
+def test_table_wraps_reasons_and_never_cuts_ids_at_80_columns() -> None:
+    long_reason = " ".join(f"word{i}" for i in range(80)) + "\nsecond line"
+    long_id = "AKS." + "VeryLongControlIdentifier" * 4
+    control = make_control(long_id, Severity.HIGH, "2.1")
+    target = make_target(
+        PROD_ID,
+        [make_finding(PROD_ID, PRIVATE, Status.FAIL, long_reason), make_finding(PROD_ID, control, Status.FAIL, "x")],
+        0.0,
+    )
+    for width in (80, WIDE):
+        lines = report.render_table([target], width=width).splitlines()
+        assert all(len(line) <= width for line in lines), width
+        text = " ".join(line.strip() for line in lines)
+        # every word of the reason is there (wrapped, newlines folded to spaces), nothing cut with "..."
+        assert " ".join(long_reason.split()) in text
+        assert "..." not in text
+        assert PROD_ID in "".join(lines)  # folded at 80 columns, every character kept
+    narrow = report.render_table([target], width=80).splitlines()
+    row = narrow.index("  Fail           High           AKS.PrivateCluster")
+    assert narrow[row + 1].startswith("      word0 word1")  # the reason under its finding, indented
+    start = next(i for i, line in enumerate(narrow) if "AKS.VeryLong" in line)
+    assert "".join(line.strip() for line in narrow[start : start + 3]).endswith(long_id)  # folded, not cut
+    wide = report.render_table([target], width=WIDE).splitlines()
+    assert any(
+        line.startswith("  Fail           High           AKS.PrivateCluster") and "word0" in line for line in wide
+    )
+    start = next(i for i, line in enumerate(wide) if "AKS.VeryLong" in line)
+    column = [line[32:96].strip() for line in wide[start : start + 2]]  # the id's column, 64 wide at 160
+    assert "".join(column) == long_id
 
 
 def test_table_without_targets() -> None:
@@ -273,24 +315,50 @@ def test_table_without_targets() -> None:
 # --------------------------------------------------------------------------- json
 
 
-def test_json_records_have_exactly_the_finding_fields_in_order(results: list[TargetResult]) -> None:
-    records = json.loads(report.render_json(results))
+def _old_render_json(results: list[TargetResult]) -> str:
+    """``--format json`` before it streamed: a list of records, ``json_safe`` and indented by 2."""
+    return json.dumps([json_safe(f.to_record()) for r in results for f in r.findings], indent=2, ensure_ascii=False)
+
+
+def test_json_is_an_object_with_the_findings_then_the_summary(results: list[TargetResult]) -> None:
+    body = json.loads(report.render_json(results))
+    assert list(body) == ["tool", "baselineVersion", "findings", "summary"]
+    assert body["tool"]["name"] == "aks-compliance"
     findings = all_findings(results)
-    assert isinstance(records, list)
-    assert len(records) == len(findings)
-    for record, finding in zip(records, findings, strict=True):
+    assert len(body["findings"]) == len(findings)
+    for record, finding in zip(body["findings"], findings, strict=True):
         assert tuple(record) == FINDING_FIELDS
-        assert record["ControlId"] == finding.ControlId
-        assert record["Status"] == finding.Status
-        assert record["ResourceId"] == finding.ResourceId
+        assert (record["ControlId"], record["Status"], record["ResourceId"]) == (
+            finding.ControlId,
+            finding.Status,
+            finding.ResourceId,
+        )
         assert record["TimeGenerated"] == "2025-03-01T12:00:00.000000Z"
         assert isinstance(record["Changed"], bool)
+    summary = body["summary"]
+    assert summary["targets"] == 3 and summary["findings"] == 10
+    assert summary["statuses"] == {"Fail": 3, "Unknown": 1, "Pass": 3, "Exempt": 1, "NotApplicable": 2}
+    assert summary["failingBySeverity"] == {"High": 1, "Medium": 0, "Low": 1, "Informational": 1}
+    assert summary["estateScore"] == 65.8
+    assert summary["gate"] == {"failOn": "Informational", "failOnUnknown": False, "failing": 3, "passed": False}
+    assert [t["name"] for t in summary["byTarget"]] == ["aks-dev", "acrshared", "aks-prod"]
+    assert summary["byTarget"][2]["statuses"] == {"Fail": 2, "Unknown": 1, "Pass": 1, "Exempt": 1, "NotApplicable": 1}
 
 
-def test_json_is_indented_and_evidence_round_trips(results: list[TargetResult]) -> None:
+def test_json_records_are_byte_for_byte_the_records_of_before(results: list[TargetResult]) -> None:
+    # Only the envelope changed: each record has the same fields, order and values as the list
+    # `--format json` printed before (json_safe of to_record), compared as canonical JSON text.
+    old = json.loads(_old_render_json(results))
+    new = json.loads(report.render_json(results))["findings"]
+    assert [json.dumps(r, ensure_ascii=False) for r in new] == [json.dumps(r, ensure_ascii=False) for r in old]
+
+
+def test_json_one_record_per_line_and_evidence_round_trips(results: list[TargetResult]) -> None:
     text = report.render_json(results)
-    assert text.startswith('[\n  {\n    "TimeGenerated"')
-    records = json.loads(text)
+    lines = text.splitlines()
+    assert lines[1] == '"findings": ['
+    assert all(json.loads(line.rstrip(","))["RecordId"] for line in lines[2:12])
+    records = json.loads(text)["findings"]
     patch_fail = next(r for r in records if r["ControlId"] == "AKS.NodeImageUpgrade" and r["Status"] == "Fail")
     assert patch_fail["Evidence"] == {"ageDays": 94}
     private = next(r for r in records if r["ControlId"] == "AKS.PrivateCluster" and r["Status"] == "Fail")
@@ -299,8 +367,122 @@ def test_json_is_indented_and_evidence_round_trips(results: list[TargetResult]) 
     assert private["Evidence"]["at"] == "2025-03-01T12:00:00.000000Z"
 
 
-def test_json_of_nothing_is_an_empty_list() -> None:
-    assert json.loads(report.render_json([])) == []
+def test_json_of_nothing_has_no_findings() -> None:
+    body = json.loads(report.render_json([]))
+    assert body["findings"] == [] and body["summary"]["targets"] == 0
+
+
+def test_json_values_orjson_cannot_take_are_written_the_standard_way() -> None:
+    odd = make_finding(PROD_ID, PRIVATE, Status.FAIL, "odd", {1: "int key", "big": 2**70, "s": "\udc80"})
+    body = json.loads(report.render_json([make_target(PROD_ID, [odd], 0.0)]))
+    assert body["findings"][0]["Evidence"] == {"1": "int key", "big": 2**70, "s": "\udc80"}
+
+
+def _write(writer: Any, results: list[TargetResult]) -> bytes:
+    summary = Summary()
+    writer.begin()
+    for result in results:
+        writer.add(result)
+        summary.add(result)
+    writer.end(summary)
+    return bytes(writer.out.getvalue())
+
+
+def test_jsonl_is_one_record_per_line_and_nothing_else(results: list[TargetResult]) -> None:
+    text = _write(JsonWriter(io.BytesIO(), lines=True), results).decode("utf-8")
+    records = [json.loads(line) for line in text.splitlines()]
+    assert records == json.loads(report.render_json(results))["findings"]
+    assert text.endswith("}\n")
+
+
+def test_compact_says_target_fields_once_and_leaves_out_quiet_evidence(results: list[TargetResult]) -> None:
+    full = json.loads(report.render_json(results))["findings"]
+    for lines in (False, True):
+        raw = _write(JsonWriter(io.BytesIO(), lines=lines, compact=True), results).decode("utf-8")
+        targets = [json.loads(line) for line in raw.splitlines()] if lines else json.loads(raw)["targets"]
+        assert [t["ResourceName"] for t in targets] == ["aks-dev", "acrshared", "aks-prod"]
+        prod = targets[2]
+        assert prod["Score"] == 41.6 and prod["ResourceId"] == PROD_ID and prod["Location"] == "westeurope"
+        assert "EventType" not in prod  # empty fields are left out
+        # Expanded again, a compact target gives the full records minus what the catalog knows and
+        # minus the evidence and fix of Pass and NotApplicable findings.
+        expanded = []
+        for t in targets:
+            head = {k: v for k, v in t.items() if k not in ("findings", "Score")}
+            for f in t["findings"]:
+                expanded.append({**head, **f})
+                assert set(f) <= {"ControlId", "Severity", "Status", "Reason", "Evidence", "Remediation"}
+                assert ("Evidence" in f) == (f["Status"] not in ("Pass", "NotApplicable"))
+        assert len(expanded) == len(full)
+        for got, want in zip(expanded, full, strict=True):
+            for name, value in want.items():
+                if name in CATALOG_FIELDS or name in ("PreviousStatus", "Changed"):
+                    continue
+                if name in ("Evidence", "Remediation") and want["Status"] in ("Pass", "NotApplicable"):
+                    continue
+                if name in TARGET_FIELDS and value == "":
+                    continue
+                assert got[name] == value, name
+
+
+def test_compact_is_much_smaller(results: list[TargetResult]) -> None:
+    full = _write(JsonWriter(io.BytesIO()), results)
+    compact = _write(JsonWriter(io.BytesIO(), compact=True), results)
+    assert len(compact) < len(full) / 2
+
+
+# --------------------------------------------------------------------------- csv and junit
+
+
+def test_csv_one_row_per_finding_with_topic_benchmarks_and_excel_safe_cells(results: list[TargetResult]) -> None:
+    odd = make_finding(DEV_ID, LOCAL, Status.FAIL, '=HYPERLINK("x"), "quoted"\nnext line')
+    data = _write(CsvWriter(io.BytesIO(), controls=CONTROLS), [*results, make_target(DEV_ID, [odd], 0.0)])
+    assert data.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 with a BOM
+    text = data.decode("utf-8-sig")
+    assert "\r\n" in text
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == len(all_findings(results)) + 1
+    private = next(r for r in rows if r["ControlId"] == "AKS.PrivateCluster" and r["Status"] == "Fail")
+    assert private["Topic"] == "API server" and private["Benchmarks"] == "CIS 5.4.1, CIS 5.4.2"
+    assert private["Kind"] == "cluster" and private["ResourceId"] == PROD_ID
+    assert json.loads(private["Evidence"])["seen"] == ["x", "y"]
+    assert private["Remediation"] == PRIVATE.remediation  # the finding's own text, lines kept
+    assert rows[-1]["Reason"] == '\'=HYPERLINK("x"), "quoted"\nnext line'  # never run as a formula
+
+
+def test_junit_one_testcase_per_target_and_control(results: list[TargetResult]) -> None:
+    root = ET.fromstring(_write(JunitWriter(io.BytesIO()), results))
+    assert root.tag == "testsuites"
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["aks-dev (cluster)", "acrshared (registry)", "aks-prod (cluster)"]
+    prod = suites[2]
+    cases = prod.findall("testcase")
+    assert len(cases) == 6 == int(prod.get("tests", ""))
+    assert (prod.get("failures"), prod.get("errors"), prod.get("skipped")) == ("2", "1", "2")
+    by = {(c.get("name"), next(iter(c), None).tag if len(c) else "pass") for c in cases}
+    assert by == {
+        ("AKS.PrivateCluster", "failure"),
+        ("AKS.NodeImageUpgrade", "failure"),
+        ("AKS.LocalAccountsDisabled", "error"),  # Unknown: could not be judged
+        ("AKS.NodeImageUpgrade", "pass"),
+        ("AKS.DefenderEnabled", "skipped"),  # Exempt
+        ("AKS.LocalAccountsDisabled", "skipped"),  # NotApplicable
+    }
+    failure = next(c.find("failure") for c in cases if c.get("name") == "AKS.PrivateCluster")
+    assert failure is not None and failure.get("type") == "High"
+    assert "API server is public | no authorized IP ranges\nset" in (failure.text or "")
+    assert "az aks create" in (failure.text or "")  # the fix is in the failure's text
+    error = next(c.find("error") for c in cases if c.find("error") is not None)
+    assert error is not None and (error.get("message") or "").startswith("Unknown (no evidence): ")
+    assert {p.get("name"): p.get("value") for p in prod.iter("property")}["resourceId"] == PROD_ID
+
+
+def test_junit_escapes_what_xml_cannot_hold() -> None:
+    odd = make_finding(DEV_ID, LOCAL, Status.FAIL, 'a <b> & "c" \x01 end')
+    root = ET.fromstring(_write(JunitWriter(io.BytesIO()), [make_target(DEV_ID, [odd], 0.0)]))
+    failure = root.find("testsuite/testcase/failure")
+    assert failure is not None and failure.get("message") == 'a <b> & "c" \ufffd end'
 
 
 # --------------------------------------------------------------------------- markdown
@@ -311,7 +493,7 @@ def _unescaped_pipes(line: str) -> int:
 
 
 def test_markdown_escapes_pipes_and_newlines_in_cells(results: list[TargetResult]) -> None:
-    text = report.render_markdown(results)
+    text = report.render_markdown(results, CONTROLS)
     assert "API server is public \\| no authorized IP ranges<br>set" in text
     # every table row has exactly as many unescaped pipes as its header
     header_pipes = 0
@@ -322,23 +504,56 @@ def test_markdown_escapes_pipes_and_newlines_in_cells(results: list[TargetResult
             assert _unescaped_pipes(line) == header_pipes, line
 
 
-def test_markdown_summary_and_findings_order(results: list[TargetResult]) -> None:
-    text = report.render_markdown(results)
+def test_markdown_shows_failing_and_unknown_by_default(results: list[TargetResult]) -> None:
+    text = report.render_markdown(results, CONTROLS)
     lines = text.splitlines()
-    assert "| aks-prod | cluster | 42% | 1 | 2 | 1 |" in lines
-    assert "| aks-dev | cluster | 90% | 2 | 1 | 0 |" in lines
+    assert "| aks-prod | cluster | 42% | 2 | 1 | 1 |" in lines  # Fail, Unknown, Pass
+    assert "| aks-dev | cluster | 90% | 1 | 0 | 2 |" in lines
     assert "| acrshared | registry | n/a | 0 | 0 | 0 |" in lines
-    assert text.index("## aks-prod (cluster)") < text.index("## aks-dev (cluster)") < text.index("## acrshared")
-    prod = text.split("## aks-prod (cluster)")[1].split("\n## ")[0]
+    assert text.index("### aks-prod (cluster)") < text.index("### aks-dev (cluster)")
+    assert "### acrshared" not in text  # nothing to do there
+    prod = text.split("### aks-prod (cluster)")[1].split("\n### ")[0]
+    statuses = [row.split("|")[1].strip() for row in prod.splitlines() if row.startswith("| ")][1:]
+    assert statuses == ["**Fail**", "**Fail**", "Unknown"]
+    assert "`--all-findings` shows them" in text
+    every = report.render_markdown(results, CONTROLS, all_findings=True)
+    prod = every.split("### aks-prod (cluster)")[1].split("\n### ")[0]
     statuses = [row.split("|")[1].strip() for row in prod.splitlines() if row.startswith("| ")][1:]
     assert statuses == ["**Fail**", "**Fail**", "Unknown", "Pass", "Exempt", "NotApplicable"]
 
 
-def test_markdown_remediation_commands_become_code_spans(results: list[TargetResult]) -> None:
-    text = report.render_markdown(results)
-    assert "Disable local accounts:<br>`az aks update -g <rg> -n <name> --disable-local-accounts`" in text
-    # a command continued with a backslash is joined into one code span
-    assert "<br>`az aks create -g <rg> -n <name> --enable-private-cluster --network-plugin azure` |" in text
+def test_markdown_names_topics_and_benchmarks(results: list[TargetResult]) -> None:
+    text = report.render_markdown(results, CONTROLS)
+    assert "| **Fail** | High | `AKS.PrivateCluster` | API server | CIS 5.4.1, CIS 5.4.2 |" in text
+    assert "| Unknown | Medium | `AKS.LocalAccountsDisabled` | Identity and access |  |" in text
+
+
+def test_markdown_fixes_are_fenced_code_blocks_with_the_findings_own_names() -> None:
+    fix = (
+        "Create the cluster as a private cluster:\n"
+        "az aks update -g rg-prod -n aks-prod --enable-apiserver-vnet-integration \\\n"
+        "  --apiserver-subnet-id <subnet-id>\n"
+        "az aks update -g rg-prod -n aks-prod --enable-private-cluster"
+    )
+    finding = make_finding(PROD_ID, PRIVATE, Status.FAIL)
+    finding.Remediation = fix
+    text = report.render_markdown([make_target(PROD_ID, [finding], 0.0)], CONTROLS)
+    assert "<details><summary>How to fix (1)</summary>" in text
+    assert (
+        "Create the cluster as a private cluster:\n\n```bash\n"
+        "az aks update -g rg-prod -n aks-prod --enable-apiserver-vnet-integration \\\n"
+        "  --apiserver-subnet-id <subnet-id>\n"
+        "az aks update -g rg-prod -n aks-prod --enable-private-cluster\n```"
+    ) in text
+    assert "<rg>" not in text  # the finding's remediation, not the catalog's
+
+
+def test_markdown_stays_under_the_comment_limit() -> None:
+    findings = [make_finding(f"{PROD_ID}{i}", PRIVATE, Status.FAIL, "x" * 400) for i in range(400)]
+    targets = [make_target(f"{PROD_ID}{i}", [f], 0.0) for i, f in enumerate(findings)]
+    text = report.render_markdown(targets, CONTROLS)
+    assert len(text) < 65_536
+    assert "more targets not shown" in text
 
 
 # --------------------------------------------------------------------------- sarif
@@ -417,7 +632,13 @@ def test_sarif_one_rule_per_control(results: list[TargetResult]) -> None:
     assert private["help"]["text"] == PRIVATE.remediation
     assert "```bash\naz aks create" in private["help"]["markdown"]
     assert private["helpUri"] == "https://learn.microsoft.com/azure/aks/private-clusters"
-    assert private["properties"] == {"security-severity": "8.0", "tags": ["security", "2.1"], "precision": "high"}
+    # tagged with what people filter by: the topic and the benchmark ids, never the catalog's section
+    assert private["properties"] == {
+        "security-severity": "8.0",
+        "tags": ["security", "API server", "CIS 5.4.1", "CIS 5.4.2"],
+        "precision": "high",
+    }
+    assert by_id["ACR.AdminUserDisabled"]["properties"]["tags"] == ["security", "Registry", "MCSB IM-1"]
     assert private["defaultConfiguration"] == {"level": "error"}
     expected = {
         "AKS.LocalAccountsDisabled": ("5.5", "warning"),
@@ -479,7 +700,13 @@ def test_sarif_result_shape(results: list[TargetResult]) -> None:
     assert location["logicalLocations"] == [{"fullyQualifiedName": PROD_ID, "kind": "resource"}]
     expected = hashlib.sha256(f"{PROD_ID.lower()}\nAKS.NodeImageUpgrade".encode()).hexdigest()
     assert result["partialFingerprints"] == {"aksComplianceFinding/v1": expected}
-    assert result["properties"] == {"evidence": {"ageDays": 94}, "resourceId": PROD_ID, "score": 41.6}
+    assert result["properties"] == {
+        "evidence": {"ageDays": 94},
+        "resourceId": PROD_ID,
+        "score": 41.6,
+        "topic": "Nodes",
+        "remediation": PATCH.remediation,  # the finding's fix, with its target's names where it has any
+    }
     # the message is a single line even when the reason was not
     private = next(r for r in run["results"] if r["ruleId"] == "AKS.PrivateCluster")
     assert "\n" not in private["message"]["text"]
@@ -540,31 +767,41 @@ def test_catalog_json_fields() -> None:
     records = json.loads(report.render_catalog(CONTROLS, "json", "1.2.0"))
     assert [r["id"] for r in records] == [c.id for c in CONTROLS]
     keys = (
-        *("id", "title", "section", "severity", "target", "optional"),
-        *("rationale", "remediation", "references", "parameters"),
+        *("id", "title", "topic", "severity", "target", "optional", "cis", "mcsb"),
+        *("rationale", "remediation", "references", "parameters", "section"),
     )
     assert all(tuple(r) == keys for r in records)
     acr = records[-1]
     assert acr["target"] == "microsoft.containerregistry/registries"
     assert acr["severity"] == "High"
+    assert (acr["topic"], acr["cis"], acr["mcsb"]) == ("Registry", [], ["IM-1"])
     assert acr["parameters"] == [
         {"name": "allowed", "default": ["a", "b"], "description": "Registries | allowed\nto keep it"}
     ]
     assert records[0]["references"] == list(PRIVATE.references)
+    assert records[0]["cis"] == ["5.4.1", "5.4.2"]
     assert records[3]["optional"] is True
 
 
-def test_catalog_table_one_line_per_control() -> None:
-    lines = report.render_catalog(CONTROLS, "table", "1.2.0").splitlines()
-    body = lines[1:-1]
-    assert len(body) == len(CONTROLS)
-    for line, control in zip(body, CONTROLS, strict=True):
-        cells = line.split()
-        assert cells[:3] == [control.id, control.severity.value, control.section]
-        assert cells[3] == {TargetKind.CLUSTER: "cluster", TargetKind.REGISTRY: "registry"}[control.target]
-        assert control.title in line
-        assert len(line) <= report.TABLE_WIDTH
-    assert body[-1].split()[3] == "registry"
+TOPIC_ORDER = ["AKS.PrivateCluster", "AKS.LocalAccountsDisabled", "AKS.NodeImageUpgrade", "ACR.AdminUserDisabled",
+               "AKS.DefenderEnabled"]  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_catalog_table_by_topic_fits_the_width(width: int) -> None:
+    lines = report.render_catalog(CONTROLS, "table", "1.2.0", width=width).splitlines()
+    assert all(len(line) <= width for line in lines)
+    topics = [line for line in lines if line and not line.startswith(" ")][:-1]
+    assert topics == ["API server", "Identity and access", "Nodes", "Registry", "Defender and monitoring"]
+    rows = [line.split() for line in lines if re.match(r"^  \S", line)]
+    assert [row[2] for row in rows] == TOPIC_ORDER
+    for row, control in zip(rows, [BY_ID[c] for c in TOPIC_ORDER], strict=True):
+        assert row[:2] == [
+            control.severity.value,
+            {TargetKind.CLUSTER: "cluster", TargetKind.REGISTRY: "registry"}[control.target],
+        ]
+    text = " ".join(line.strip() for line in lines)
+    assert "API server is private [CIS 5.4.1, CIS 5.4.2]" in text
     assert "1.2.0" in lines[-1]
 
 
@@ -579,28 +816,26 @@ def test_catalog_markdown_is_deterministic_and_marked_generated() -> None:
     assert report.render_catalog(CONTROLS, "markdown", "1.3.0") != first
 
 
-def test_catalog_markdown_groups_by_section_in_given_order() -> None:
+def test_catalog_markdown_groups_by_topic_with_benchmark_ids() -> None:
     text = report.render_catalog(CONTROLS, "markdown", "1.2.0")
     summary = text.split("## Summary")[1].split("\n## ")[0]
     ids = [m.group(1) for m in re.finditer(r"^\| \[([^\]]+)\]", summary, re.M)]
-    # 2.1 first (PRIVATE, then PATCH although LOCAL came between them), then 2.2, beyond, 3.1
-    assert ids == [
-        "AKS.PrivateCluster",
-        "AKS.NodeImageUpgrade",
-        "AKS.LocalAccountsDisabled",
-        "AKS.DefenderEnabled",
-        "ACR.AdminUserDisabled",
-    ]
-    sections = re.findall(r"^## (.+)$", text, re.M)
-    assert sections == ["Summary", "Section 2.1", "Section 2.2", "Beyond the seed document", "Section 3.1"]
-    assert "[AKS.PrivateCluster](#aksprivatecluster)" in summary
+    assert ids == TOPIC_ORDER  # by topic (the catalog's order of topics), catalog order within one
+    topics = re.findall(r"^## (.+)$", text, re.M)
+    assert topics == ["Summary", "API server", "Identity and access", "Nodes", "Registry", "Defender and monitoring"]
+    assert (
+        "| [AKS.PrivateCluster](#aksprivatecluster) | API server is private | API server | High | cluster | 5.4.1, 5.4.2 |  |"
+        in summary
+    )
     assert "\n### AKS.PrivateCluster\n" in text
+    assert "5 controls in 5 topics." in text
 
 
 def test_catalog_markdown_control_details() -> None:
     text = report.render_catalog(CONTROLS, "markdown", "1.2.0")
     private = text.split("### AKS.PrivateCluster\n")[1].split("\n### ")[0]
     assert "Why AKS.PrivateCluster matters." in private
+    assert "Benchmarks: CIS AKS Benchmark 1.8.0: 5.4.1, 5.4.2." in private
     # prose first, then the multi-line command (with its continuation) in one bash block
     assert (
         "cannot be converted.\n\n```bash\n"
@@ -610,14 +845,31 @@ def test_catalog_markdown_control_details() -> None:
     assert "- CIS AKS 5.4.2" in private
     local = text.split("### AKS.LocalAccountsDisabled\n")[1].split("\n### ")[0]
     assert "Disable local accounts:\n\n```bash\naz aks update -g <rg> -n <name> --disable-local-accounts\n```" in local
-    defender = text.split("### AKS.DefenderEnabled\n")[1].split("\n## ")[0]
+    assert "Benchmarks: not mapped." in local
+    defender = text.split("### AKS.DefenderEnabled\n")[1]
     assert "Run:\n\n```bash\naz aks update -g <rg> -n <name> --enable-defender\n```\n\nto turn it on." in defender
     assert "| yes |" in defender  # optional
     patch = text.split("### AKS.NodeImageUpgrade\n")[1].split("\n## ")[0]
     assert "| `maxAgeDays` | `30` | Oldest acceptable node image, in days |" in patch
     assert "```" not in patch  # no az command, no code block
-    acr = text.split("### ACR.AdminUserDisabled\n")[1]
+    acr = text.split("### ACR.AdminUserDisabled\n")[1].split("\n## ")[0]
     assert '| `allowed` | `["a", "b"]` | Registries \\| allowed<br>to keep it |' in acr
+
+
+def test_no_internal_words_reach_people(results: list[TargetResult]) -> None:
+    # Where the catalog found a control is the record's Section column for machines, never a heading.
+    internal = re.compile(r"seed|Section \d|Beyond the|DESIGN\.md|\bbeyond\b", re.IGNORECASE)
+    shown = {
+        "table": report.render_table(results),
+        "markdown": report.render_markdown(results, CONTROLS, all_findings=True),
+        "csv": _write(CsvWriter(io.BytesIO(), controls=CONTROLS), results).decode("utf-8"),
+        "junit": _write(JunitWriter(io.BytesIO()), results).decode("utf-8"),
+        "sarif": report.render_sarif_text(results, CONTROLS, "0.1.0"),
+        "catalog table": report.render_catalog(CONTROLS, "table", "1.2.0"),
+        "catalog page": report.render_catalog(CONTROLS, "markdown", "1.2.0"),
+    }
+    for name, text in shown.items():
+        assert not internal.search(text), (name, internal.search(text))
 
 
 def test_catalog_rejects_unknown_format() -> None:

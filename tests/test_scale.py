@@ -370,7 +370,7 @@ def test_the_generator_writes_a_folder_the_cli_and_the_doubles_read(
     assert {p.split("/")[0] for p in files} == {"platform-000", "platform-001"}
 
     assert cli.main(["evaluate", str(out), "--format", "json", "--fail-on", "none", "--date", "2026-11-26"]) == 0
-    findings = json.loads(capsys.readouterr().out)
+    findings = json.loads(capsys.readouterr().out)["findings"]
     by_type: dict[str, set[str]] = {}
     for f in findings:
         by_type.setdefault(f["ResourceType"], set()).add(f["ResourceId"])

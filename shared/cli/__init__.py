@@ -5,25 +5,24 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
-import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from shared import __version__
 from shared.baseline.model import Control
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
-from shared.cli import dev_storage, doctor, options
+from shared.cli import dev_storage, doctor, options, render
+from shared.cli import evaluate as evaluate_cmd
 from shared.cli import pipeline as cli_pipeline
 from shared.core.clock import Clock, system_clock
-from shared.core.documents import LoadError
+from shared.core.documents import Estate, LoadError
 from shared.core.inputs import load_paths, max_input_bytes
-from shared.core.model import Severity, Status, TargetResult
 from shared.evaluation.config import Config, ConfigError
-from shared.evaluation.engine import evaluate_estate
-from shared.reports import explain
+from shared.reports import catalog, explain
 from shared.reports import html as html_report
-from shared.reports import text as report
+from shared.reports.common import Summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -42,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__} (baseline {BASELINE_VERSION})")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    controls = sub.add_parser("controls", help="print the catalog of controls")
+    controls = sub.add_parser("controls", help="print the catalog of controls, by topic")
     controls.add_argument("--format", choices=("table", "json", "markdown"), default="table")
 
     ev = sub.add_parser(
@@ -52,8 +51,32 @@ def build_parser() -> argparse.ArgumentParser:
         "Each target is evaluated with the other documents of the same input as its context.",
     )
     ev.add_argument("paths", nargs="+", metavar="PATH", help="JSON file, directory (recursive) or - for stdin")
-    ev.add_argument("--format", choices=("table", "json", "markdown", "sarif", "html"), default="table")
-    ev.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
+    ev.add_argument(
+        "--format",
+        type=evaluate_cmd.formats,
+        default=["table"],
+        metavar="FORMAT[,FORMAT...]",
+        help=f"{', '.join(evaluate_cmd.FORMATS)} (default table); several, comma-separated, with --output-dir",
+    )
+    where = ev.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="FILE", help="write the report to FILE instead of stdout")
+    where.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help=f"write each format to DIR/{options.OUTPUT_STEM}.<extension> (json, sarif, junit.xml, ...)",
+    )
+    ev.add_argument(
+        "--compact",
+        action="store_true",
+        help="json, jsonl, csv: the compact form for machines (target fields once per target, no evidence or fix "
+        "for Pass and NotApplicable); the default is the full finding records",
+    )
+    ev.add_argument(
+        "--all-findings",
+        action="store_true",
+        help="markdown: also Pass, Exempt and NotApplicable (by default a pull-request comment shows Fail and Unknown)",
+    )
+    ev.add_argument("--verbose", action="store_true", help="list every skipped input item, not one line for all")
     ev.add_argument(
         "--fail-on",
         default="informational",
@@ -86,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--out", required=True, metavar="FILE.html", help="where to write the report")
     rep.add_argument("--title", default="AKS compliance report", help="the page's title")
+    rep.add_argument("--verbose", action="store_true", help="list every skipped input item (with --source)")
     _evaluation_options(rep, note=" (with --source)")
 
     explain = sub.add_parser(
@@ -109,12 +133,6 @@ def _evaluation_options(p: argparse.ArgumentParser, note: str = "") -> None:
     options.add_input_cap(p)
 
 
-def _fail_threshold(text: str) -> Severity | None:
-    if text.strip().lower() == "none":
-        return None
-    return Severity.parse(text)
-
-
 def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
     """``clock``: where every command takes "now" from (tests and recorded stories inject one)."""
     try:
@@ -129,7 +147,11 @@ def _main(argv: Sequence[str] | None, clock: Clock) -> int:
     args = build_parser().parse_args(argv)
     args.clock = clock
     if args.command == "controls":
-        print(report.render_catalog(CATALOG, args.format, BASELINE_VERSION))
+        if args.format == "table":
+            painter = render.Painter(render.console())
+            painter.write(catalog.catalog_lines(CATALOG, BASELINE_VERSION, painter.width))
+        else:
+            print(catalog.render_catalog(CATALOG, args.format, BASELINE_VERSION))
         return EXIT_OK
     if args.command == "evaluate":
         return _evaluate(args)
@@ -149,8 +171,19 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-def _evaluate_inputs(args: argparse.Namespace, paths: Sequence[str]) -> tuple[list[TargetResult], list[Control]] | int:
-    """Evaluate ``paths`` with the --control, --config and --date options: results, or an exit code."""
+@dataclass
+class _Run:
+    """What ``evaluate`` and ``report --source`` read, and how they judge it."""
+
+    estate: Estate
+    config: Config
+    now: datetime
+    controls: list[Control] | None
+    unreadable: int
+
+
+def _read(args: argparse.Namespace, paths: Sequence[str]) -> _Run | int:
+    """Read ``paths`` with the --control, --config and --date options: what to evaluate, or an exit code."""
     unknown_ids = [c for c in args.control if c.lower() not in CATALOG_BY_ID]
     if unknown_ids:
         return _usage(f"unknown control id(s): {', '.join(unknown_ids)} (see 'aks-compliance controls')")
@@ -169,86 +202,110 @@ def _evaluate_inputs(args: argparse.Namespace, paths: Sequence[str]) -> tuple[li
         )
     except (ConfigError, LoadError) as exc:
         return _usage(str(exc))
-    for problem in estate.problems:
-        print(f"aks-compliance: warning: {problem}", file=sys.stderr)
+    for problem in evaluate_cmd.problems(estate.problems, args.verbose):
+        _warn(problem)
     # Every unreadable input is named; the others are still evaluated, and the command exits 2.
     for error in errors:
         print(f"aks-compliance: error: {error}", file=sys.stderr)
-    args.unreadable = len(errors)
-    # `az aks get-versions` output among the inputs replaces the bundled calendar for its region.
-    results = evaluate_estate(estate, config=config, now=now, controls=controls, versions=estate.version_source())
-    for result in results:
-        for finding in result.findings:
-            for note in finding.Evidence.get("exemptionNotes", ()):
-                print(f"aks-compliance: warning: {result.name} {finding.ControlId}: {note}", file=sys.stderr)
-    if not results:
-        return _usage(f"no clusters, registries or subscriptions found in {', '.join(paths)}")
-    return results, list(controls or CATALOG)
+    return _Run(estate, config, now, controls, len(errors))
+
+
+def _warn(message: str) -> None:
+    print(f"aks-compliance: warning: {message}", file=sys.stderr)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     try:
-        threshold = _fail_threshold(args.fail_on)
+        threshold = evaluate_cmd.threshold(args.fail_on)
     except ValueError as exc:
         return _usage(f"--fail-on: {exc}")
-    evaluated = _evaluate_inputs(args, args.paths)
-    if isinstance(evaluated, int):
-        return evaluated
-    results, controls = evaluated
-    if args.format == "table":
-        # Piped output gets a wide table: reasons are the point of the report.
-        text = report.render_table(results, width=max(100, shutil.get_terminal_size((160, 24)).columns))
-    elif args.format == "json":
-        text = report.render_json(results)
-    elif args.format == "markdown":
-        text = report.render_markdown(results)
-    elif args.format == "html":
-        text = html_report.render_html(
-            results,
-            controls=controls,
-            source=", ".join(args.paths),
-            tool_version=__version__,
-            generated_at=args.clock(),
+    where = evaluate_cmd.destinations(args)
+    if isinstance(where, str):
+        return _usage(where)
+    read = _read(args, args.paths)
+    if isinstance(read, int):
+        return read
+    to_terminal = [f for f, path in where if path is None]
+    painter = render.Painter(render.console()) if to_terminal == ["table"] else None
+    settings = evaluate_cmd.Options(
+        controls=read.controls or CATALOG,
+        source=", ".join(args.paths),
+        generated_at=args.clock(),
+        compact=args.compact,
+        all_findings=args.all_findings,
+        painter=painter,
+    )
+    files = evaluate_cmd.Files()
+    summary = Summary(threshold=threshold, count_unknown=args.fail_on_unknown)
+    try:
+        outputs = [
+            evaluate_cmd.output(fmt, evaluate_cmd.stdout_bytes() if path is None else files.create(path), settings)
+            for fmt, path in where
+        ]
+        count = evaluate_cmd.run(
+            read.estate, outputs, summary, config=read.config, now=read.now, controls=read.controls, warn=_warn
         )
-    else:
-        text = report.render_sarif_text(results, controls, __version__)
-    if args.out:
-        problem = cli_pipeline.write_text(args.out, text)
-        if problem:
-            return _usage(problem)
-        print(f"aks-compliance: wrote {args.out}", file=sys.stderr)
-    else:
-        print(text)
-    if args.unreadable:
+    except BrokenPipeError:
+        files.discard()
+        raise  # the reader left (`| head`): main() says nothing
+    except OSError as exc:
+        files.discard()
+        return _usage(_cannot_write(exc))
+    except BaseException:
+        files.discard()
+        raise
+    if not count:
+        files.discard()
+        return _usage(f"no clusters, registries or subscriptions found in {', '.join(args.paths)}")
+    try:
+        written = files.finish()
+    except OSError as exc:
+        files.discard()
+        return _usage(_cannot_write(exc))
+    for path, size in written:
+        print(f"aks-compliance: wrote {path} ({_size(size)})", file=sys.stderr)
+    if written or (to_terminal and painter is None and sys.stderr.isatty()):
+        # The closing line where a person reads it, never in the report's own stream.
+        print(f"aks-compliance: {summary.line()}", file=sys.stderr)
+    message = evaluate_cmd.gate_message(summary)
+    if message:
+        print(f"aks-compliance: {message}", file=sys.stderr)
+    if read.unreadable:
         return EXIT_USAGE
-    if threshold is None:
-        return EXIT_OK
-    counted = {Status.FAIL, Status.UNKNOWN} if args.fail_on_unknown else {Status.FAIL}
-    failing = [
-        f
-        for r in results
-        for f in r.findings
-        if f.Status in counted and Severity.parse(f.Severity).rank >= threshold.rank
-    ]
-    unknown = sum(f.Status == Status.UNKNOWN for f in failing)
-    if unknown:
-        print(
-            f"aks-compliance: {unknown} control(s) at or above {threshold.value} are Unknown (no evidence) "
-            "and count as failures (--fail-on-unknown)",
-            file=sys.stderr,
-        )
-    return EXIT_FAILED if failing else EXIT_OK
+    return EXIT_FAILED if summary.failing else EXIT_OK
+
+
+def _cannot_write(exc: OSError) -> str:
+    return (
+        f"cannot write {exc.filename}: {exc.strerror or exc}"
+        if exc.filename
+        else f"cannot write: {exc.strerror or exc}"
+    )
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):,.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:,.1f} KB"
+    return f"{n} bytes"
 
 
 def _report(args: argparse.Namespace) -> int:
     """``report --source PATH...``: evaluate like ``evaluate`` and write the HTML page."""
-    evaluated = _evaluate_inputs(args, args.source)
-    if isinstance(evaluated, int):
-        return evaluated
-    results, controls = evaluated
+    read = _read(args, args.source)
+    if isinstance(read, int):
+        return read
+    kept = evaluate_cmd.Keep()
+    count = evaluate_cmd.run(
+        read.estate, [kept], Summary(threshold=None), config=read.config, now=read.now, controls=read.controls,
+        warn=_warn,
+    )  # fmt: skip
+    if not count:
+        return _usage(f"no clusters, registries or subscriptions found in {', '.join(args.source)}")
     page = html_report.render_html(
-        results,
-        controls=controls,
+        kept.results,
+        controls=read.controls or CATALOG,
         title=args.title,
         source=", ".join(args.source),
         tool_version=__version__,
@@ -257,8 +314,8 @@ def _report(args: argparse.Namespace) -> int:
     problem = cli_pipeline.write_text(args.out, page)
     if problem:
         return _usage(problem)
-    print(cli_pipeline.report_line(args.out, results))
-    return EXIT_USAGE if args.unreadable else EXIT_OK
+    print(cli_pipeline.report_line(args.out, kept.results))
+    return EXIT_USAGE if read.unreadable else EXIT_OK
 
 
 def _explain(control_id: str) -> int:

@@ -21,8 +21,11 @@ def add_input_cap(p: argparse.ArgumentParser) -> None:
     )
 
 
+OUTPUT_STEM = "aks-compliance"  # --output-dir DIR holds DIR/aks-compliance.<extension>
+
+
 def own_output(args: argparse.Namespace) -> Callable[[str], bool]:
-    """Whether a path is where this command writes (--out, or a file stdout was redirected to).
+    """Whether a path is where this command writes (--out, --output-dir's files, or a file stdout was redirected to).
 
     `evaluate . --format json > findings.json` creates findings.json empty before we run; read as
     input it would be "not valid JSON", and on the next run the last report.
@@ -36,7 +39,14 @@ def own_output(args: argparse.Namespace) -> Callable[[str], bool]:
         if getattr(args, "out", None):
             outputs.append(os.stat(args.out))
 
+    folder = getattr(args, "output_dir", None)
+    written = os.path.realpath(folder) if folder else None
+
     def mine(path: str) -> bool:
+        if written is not None and os.path.dirname(os.path.realpath(path)) == written:
+            name = os.path.basename(path)
+            if name.startswith((f"{OUTPUT_STEM}.", f".{OUTPUT_STEM}.")):
+                return True
         try:
             info = os.stat(path)
         except OSError:
