@@ -59,9 +59,10 @@ def replay(argv: list[str]) -> int:
             return code
         timings.append((Path(name).name, count, _lines(published) - before, elapsed))
     print("\n== latency: from each event file handed to the event function to its CloudEvents written")
-    print(f"{'events file':<42} {'events':>6} {'CloudEvents':>11} {'seconds':>8}")
+    wide = max([len("events file"), *(len(t[0]) for t in timings)])
+    print(f"{'events file':<{wide}} {'events':>6} {'CloudEvents':>11} {'seconds':>8}")
     for name, count, sent, elapsed in timings:
-        print(f"{name:<42} {count:>6} {sent:>11} {elapsed:>8.3f}")
+        print(f"{name:<{wide}} {count:>6} {sent:>11} {elapsed:>8.3f}")
     slowest = max((t for t in timings[1:] if t[2]), key=lambda t: t[3] / t[1], default=None)
     if slowest is not None:
         per_event = slowest[3] / slowest[1]

@@ -398,18 +398,16 @@ def _print_records(records: Sequence[dict[str, Any]], history: bool, deleted: se
         return str(r["ResourceName"]) + (" (deleted)" if norm(r["ResourceId"]) in deleted else "")
 
     targets = len({norm(r["ResourceId"]) for r in records})
-    columns: list[tuple[str, dict[str, Any]]]
-    rows: list[tuple[Any, ...]]
     if history:
-        columns = [("WHEN", {"no_wrap": True}), ("TARGET", {}), ("CONTROL", {}), ("CHANGE", {}), ("BY", {}),
-                   ("EVENT", {})]  # fmt: skip
-        rows = [
-            (r["SourceReadAt"][:16].replace("T", " "), name(r), r["ControlId"],
-             f"{r['PreviousStatus'] or '(first)'} -> {r['Status']}", r["ChangedBy"] or "-",
-             r["EventId"] or r["Trigger"])
-            for r in records
-        ]  # fmt: skip
-        summary = f"{len(records)} status change(s) of {targets} target(s), newest first"
+        render.print_changes(
+            (
+                (r["SourceReadAt"][:16].replace("T", " "), name(r), r["ControlId"], r["PreviousStatus"] or "(first)",
+                 r["Status"], r["ChangedBy"] or "-", r["EventId"] or r["Trigger"])
+                for r in records
+            ),
+            f"{len(records)} status change(s) of {targets} target(s), newest first",
+        )  # fmt: skip
+        return
     else:
         groups: dict[str, list[tuple[str, str, str, str]]] = {}
         for r in records:
@@ -422,7 +420,6 @@ def _print_records(records: Sequence[dict[str, Any]], history: bool, deleted: se
             groups.items(), f"{targets} target(s), {len(records)} finding(s): {shown} (failing first)"
         )
         return
-    render.print_table(columns, rows, summary)
 
 
 def write_text(path: str, text: str) -> str | None:

@@ -17,7 +17,6 @@ from typing import IO, Any
 
 from rich.console import COLOR_SYSTEMS, Console
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 
 from shared.reports.table import Line, finding_rows, heading_lines, rows_block, wrap
@@ -40,22 +39,6 @@ def console(file: IO[str] | None = None) -> Console:
 
 def status(text: str) -> Text:
     return Text(text, style=STATUS_STYLE.get(text, ""))
-
-
-def table(columns: Sequence[tuple[str, dict[str, Any]]], rows: Iterable[Sequence[Any]], title: str = "") -> Table:
-    """A table whose columns wrap (``overflow="fold"``: ids break, never lose characters)."""
-    out = Table(title=title or None, title_justify="left", show_edge=False, pad_edge=False, box=None, expand=False)
-    for name, options in columns:
-        out.add_column(name, overflow="fold", **options)
-    for row in rows:
-        out.add_row(*row)
-    return out
-
-
-def print_table(columns: Sequence[tuple[str, dict[str, Any]]], rows: Iterable[Sequence[Any]], summary: str) -> None:
-    out = console()
-    out.print(table(columns, rows))
-    out.print(summary)
 
 
 class Painter:
@@ -113,5 +96,25 @@ def print_findings(groups: Iterable[tuple[str, Sequence[tuple[str, str, str, str
     for heading, findings in groups:
         lines.extend(heading_lines(heading, "", width))
         lines.extend(rows_block(finding_rows(findings), width))
+    lines.extend([(part, "")] for part in wrap(summary, width))
+    painter.write(lines)
+
+
+def print_changes(changes: Iterable[tuple[str, str, str, str, str, str, str]], summary: str) -> None:
+    """Status changes, newest first: (when, target, control, before, after, by, event) each.
+
+    One line says when, which target and which control; the next, indented, what changed, who
+    did it and the event, wrapped to the terminal: nothing is squeezed into a column.
+    """
+    painter = Painter(console())
+    width = painter.width
+    lines: list[Line] = []
+    for when, target, control, before, after, by, event in changes:
+        lines.extend([(part, "heading")] for part in wrap(f"{when}  {target}  {control}", width))
+        first = [("      ", ""), (before, before), (" -> ", ""), (after, after)]
+        rest = wrap(f"by {by}, event {event}", max(20, width - 6))
+        lines.append([*first, (f"  {rest[0]}", "dim")] if len(rest) == 1 and len(rest[0]) + 30 < width else first)
+        if not (len(rest) == 1 and len(rest[0]) + 30 < width):
+            lines.extend([("      ", ""), (part, "dim")] for part in rest)
     lines.extend([(part, "")] for part in wrap(summary, width))
     painter.write(lines)
