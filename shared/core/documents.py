@@ -71,40 +71,93 @@ class Problem:
         return f"{self.origin}: {self.message}"
 
 
-def fold(value: Any, found: list[dict[str, Any]] | None = None, depth: int = 0) -> Any:
+def _lower_key(key: Any, keys: dict[Any, str]) -> str:
+    """The lower-case spelling of a key, one string object per spelling for the whole run."""
+    if not isinstance(key, str):
+        return str(key)
+    low = key.lower()
+    low = keys.setdefault(low, low)  # "enableRBAC" and "enableRbac" share one "enablerbac"
+    keys[key] = low
+    return low
+
+
+def fold(
+    value: Any, found: list[dict[str, Any]] | None = None, depth: int = 0, keys: dict[Any, str] | None = None
+) -> Any:
     """Lower-case keys and merge ``properties`` into its owner, recursively.
 
     Nested objects that carry an ARM ``id`` and something besides it (embedded child
     resources: subnets in a VNet, routes in a route table, ...) are appended to
-    ``found`` so they can be indexed as documents of their own.
+    ``found`` so they can be indexed as documents of their own. ``keys`` caches the
+    lower-case spelling of each key (an Estate keeps one per run): every folded object
+    shares one string per key instead of a copy per occurrence.
     """
-    if depth > _MAX_DEPTH:
-        # Real ARM documents are a dozen levels deep; anything deeper is hostile or broken,
-        # and judging a silently truncated copy could turn missing evidence into a Pass.
-        raise TooDeep(f"nested deeper than {_MAX_DEPTH} levels")
+    if keys is None:
+        keys = {}
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        props: dict[str, Any] | None = None
-        for k, v in value.items():
-            lk = k.lower() if isinstance(k, str) else str(k)
-            if lk == "properties" and isinstance(v, dict):
-                props = v
-                continue
-            out[lk] = fold(v, found, depth + 1) if isinstance(v, (dict, list)) else v
-        if props is not None:
-            for k, v in props.items():
-                lk = k.lower() if isinstance(k, str) else str(k)
-                if lk not in out or out[lk] is None:
-                    out[lk] = fold(v, found, depth + 1) if isinstance(v, (dict, list)) else v
-        if found is not None and depth > 0 and ids.is_arm_id(out.get("id")) and not out.keys() <= _REFERENCE_KEYS:
-            found.append(out)
-        return out
+        return _fold_dict(value, found, depth, keys)
     if isinstance(value, list):
-        return [fold(v, found, depth + 1) if isinstance(v, (dict, list)) else v for v in value]
+        return _fold_list(value, found, depth, keys)
     return value
 
 
-@dataclass(eq=False)
+def _too_deep() -> TooDeep:
+    # Real ARM documents are a dozen levels deep; anything deeper is hostile or broken,
+    # and judging a silently truncated copy could turn missing evidence into a Pass.
+    return TooDeep(f"nested deeper than {_MAX_DEPTH} levels")
+
+
+def _fold_dict(value: dict[Any, Any], found: list[dict[str, Any]] | None, depth: int, keys: dict[Any, str]) -> Any:
+    if depth > _MAX_DEPTH:
+        raise _too_deep()
+    out: dict[str, Any] = {}
+    props: dict[str, Any] | None = None
+    inner = depth + 1
+    for k, v in value.items():
+        lk = keys.get(k) or _lower_key(k, keys)
+        if isinstance(v, dict):
+            if lk == "properties":
+                props = v
+                continue
+            v = _fold_dict(v, found, inner, keys)
+        elif isinstance(v, list):
+            v = _fold_list(v, found, inner, keys)
+        out[lk] = v
+    if props is not None:
+        for k, v in props.items():
+            lk = keys.get(k) or _lower_key(k, keys)
+            if out.get(lk) is None:
+                if isinstance(v, dict):
+                    v = _fold_dict(v, found, inner, keys)
+                elif isinstance(v, list):
+                    v = _fold_list(v, found, inner, keys)
+                out[lk] = v
+    if (
+        found is not None
+        and depth > 0
+        and "id" in out
+        and ids.is_arm_id(out["id"])
+        and not out.keys() <= _REFERENCE_KEYS
+    ):
+        found.append(out)
+    return out
+
+
+def _fold_list(value: list[Any], found: list[dict[str, Any]] | None, depth: int, keys: dict[Any, str]) -> list[Any]:
+    if depth > _MAX_DEPTH:
+        raise _too_deep()
+    inner = depth + 1
+    return [
+        _fold_dict(v, found, inner, keys)
+        if isinstance(v, dict)
+        else _fold_list(v, found, inner, keys)
+        if isinstance(v, list)
+        else v
+        for v in value
+    ]
+
+
+@dataclass(eq=False, slots=True)
 class Doc:
     """A resource document in folded form, with its identity worked out once."""
 
@@ -118,6 +171,8 @@ class Doc:
     # Graph) keeps them under ``properties`` (these are their lower-case names; empty when it is
     # null or not an object); ``None`` for `az` output, whose properties are the top level.
     property_keys: frozenset[str] | None = None
+    # ``ids.parse(id)``, worked out once (by the Estate when it adds the document, else on first use).
+    parsed: ids.ResourceId | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -126,7 +181,10 @@ class Doc:
 
     @property
     def rid(self) -> ids.ResourceId:
-        return ids.parse(self.id)
+        parsed = self.parsed
+        if parsed is None:
+            parsed = self.parsed = ids.parse(self.id)
+        return parsed
 
     @property
     def location(self) -> str:
@@ -139,8 +197,7 @@ class Doc:
         return tags if isinstance(tags, dict) else {}
 
 
-def _doc_type(data: dict[str, Any], rid: str) -> str:
-    parsed = ids.parse(rid)
+def _doc_type(data: dict[str, Any], parsed: ids.ResourceId) -> str:
     if parsed.type:
         return parsed.type
     t = data.get("type")
@@ -184,10 +241,14 @@ def _items(payload: Any, origin: str) -> Iterator[tuple[Any, str]]:
     yield payload, origin
 
 
-def _property_keys(item: dict[str, Any]) -> frozenset[str] | None:
+def _property_keys(item: dict[str, Any], keys: dict[Any, str]) -> frozenset[str] | None:
     for key, value in item.items():
-        if isinstance(key, str) and key.lower() == "properties":
-            return frozenset(str(k).lower() for k in value) if isinstance(value, dict) else frozenset()
+        if isinstance(key, str) and (keys.get(key) or _lower_key(key, keys)) == "properties":
+            if not isinstance(value, dict):
+                return frozenset()
+            return frozenset(
+                (keys.get(k) or _lower_key(k, keys)) if isinstance(k, str) else str(k).lower() for k in value
+            )
     return None
 
 
@@ -281,6 +342,11 @@ class Estate:
     _pending: list[tuple[str, str, str]] = field(default_factory=list)
     # `az aks get-versions` outputs: region ("" = not said) -> (response, origin).
     kubernetes_versions: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    # Per run: one lower-case string per key spelling (``fold``), one frozenset per set of property
+    # names (documents of a type share theirs). They live as long as the documents that use them.
+    _keys: dict[Any, str] = field(default_factory=dict, repr=False)
+    _key_sets: dict[frozenset[str], frozenset[str]] = field(default_factory=dict, repr=False)
+    _strings: dict[str, str] = field(default_factory=dict, repr=False)  # parts of ids (``ids.parse_id``)
 
     # --- building -----------------------------------------------------------------
     def add_payload(self, payload: Any, origin: str) -> int:
@@ -309,7 +375,7 @@ class Estate:
                 continue
             found: list[dict[str, Any]] = []
             try:
-                data = fold(item, found)
+                data = fold(item, found, 0, self._keys)
             except TooDeep as exc:
                 self.problems.append(Problem(where, f"skipped: {exc}"))
                 continue
@@ -325,11 +391,18 @@ class Estate:
             if not isinstance(rid, str) or not ids.is_arm_id(rid):
                 self.problems.append(Problem(where, f"skipped: no ARM resource id (id={str(rid)[:80]!r})"))
                 continue
-            self._add(Doc(data, rid, ids.norm(rid), _doc_type(data, rid), where, property_keys=_property_keys(item)))
+            parsed = ids.parse_id(rid, self._strings)
+            property_keys = _property_keys(item, self._keys)
+            if property_keys is not None:
+                property_keys = self._key_sets.setdefault(property_keys, property_keys)
+            self._add(
+                Doc(data, rid, parsed.id, _doc_type(data, parsed), where, property_keys=property_keys, parsed=parsed)
+            )
             added += 1
             for child in found:
                 cid = child["id"]
-                self._add(Doc(child, cid, ids.norm(cid), _doc_type(child, cid), where, embedded=True))
+                parsed = ids.parse_id(cid, self._strings)
+                self._add(Doc(child, cid, parsed.id, _doc_type(child, parsed), where, embedded=True, parsed=parsed))
         return added
 
     def _typed_list(self, payload: dict[str, Any], origin: str) -> bool:
@@ -445,7 +518,7 @@ class Estate:
         for doc in self.docs.values():
             if doc.type == POLICY_STATES:
                 continue
-            parsed = ids.parse(doc.id)
+            parsed = doc.rid
             is_target = doc.type in resource_types.TARGET_TYPES and doc.name.lower() == low
             is_subscription = doc.type == resource_types.T_SUBSCRIPTION and low in (
                 parsed.subscription,
@@ -491,7 +564,7 @@ class Estate:
             elif (doc.embedded and not existing.embedded) or len(doc.data) <= len(existing.data):
                 return
             self._by_type[existing.type].remove(existing)
-            parent = ids.parse(existing.id).parent if existing.type != POLICY_STATES else ""
+            parent = existing.rid.parent if existing.type != POLICY_STATES else ""
             if parent:
                 self._children[parent].remove(existing)
             self._by_rg_remove(existing)
@@ -502,7 +575,7 @@ class Estate:
         if doc.type == POLICY_STATES:
             self._coverage.add((POLICY_STATES, ids.norm(doc.id)))
             return
-        parsed = ids.parse(doc.id)
+        parsed = doc.rid
         if parsed.parent:
             self._children[parsed.parent].append(doc)
         if parsed.resource_group:
@@ -512,7 +585,7 @@ class Estate:
             self._coverage.add((doc.type, parsed.subscription))
 
     def _by_rg_remove(self, doc: Doc) -> None:
-        parsed = ids.parse(doc.id)
+        parsed = doc.rid
         for bucket in (
             self._by_rg.get((parsed.subscription, parsed.resource_group, doc.type)),
             self._by_sub.get((parsed.subscription, doc.type)),
