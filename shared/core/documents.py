@@ -210,15 +210,21 @@ def _policy_state_key(item: dict[str, Any]) -> str:
     return "#policystate:" + "|".join(p.lower() for p in parts)
 
 
-def _items(payload: Any, origin: str) -> Iterator[tuple[Any, str]]:
-    """The resource items of one payload, whatever envelope it came in."""
+def _items(payload: Any, origin: str, consume: bool = False) -> Iterator[tuple[Any, str]]:
+    """The resource items of one payload, whatever envelope it came in.
+
+    With ``consume``, each list slot is emptied once its item has been handled, so that the
+    parsed item can be freed while the rest of a large payload is still being read.
+    """
     if isinstance(payload, list):
         for i, item in enumerate(payload):
             if isinstance(item, (list, dict)) and not (isinstance(item, dict) and _is_resource(item)):
                 # A list of list responses (several `az` outputs concatenated by a script).
-                yield from _items(item, f"{origin}[{i}]")
+                yield from _items(item, f"{origin}[{i}]", consume)
             else:
                 yield item, f"{origin}[{i}]"
+            if consume:
+                payload[i] = None
         return
     if isinstance(payload, dict):
         if _is_resource(payload):
@@ -227,28 +233,42 @@ def _items(payload: Any, origin: str) -> Iterator[tuple[Any, str]]:
         for envelope in ("value", "data"):
             inner = payload.get(envelope)
             if isinstance(inner, list):
-                yield from _items(inner, f"{origin}#{envelope}")
+                yield from _items(inner, f"{origin}#{envelope}", consume)
                 return
             if envelope == "data" and isinstance(inner, dict) and isinstance(inner.get("rows"), list):
                 # Resource Graph's older table format: columns + rows.
                 cols = [c.get("name") if isinstance(c, dict) else None for c in inner.get("columns") or []]
-                for i, row in enumerate(inner["rows"]):
+                rows = inner["rows"]
+                for i, row in enumerate(rows):
                     if isinstance(row, list) and len(row) == len(cols) and all(cols):
                         yield dict(zip(cols, row, strict=True)), f"{origin}#data.rows[{i}]"
                     else:
                         yield row, f"{origin}#data.rows[{i}]"
+                    if consume:
+                        rows[i] = None
                 return
     yield payload, origin
 
 
-def _property_keys(item: dict[str, Any], keys: dict[Any, str]) -> frozenset[str] | None:
+def _property_keys(
+    item: dict[str, Any], keys: dict[Any, str], known: dict[Any, frozenset[str]]
+) -> frozenset[str] | None:
+    """The lower-case names under ``properties`` (None when the item has no ``properties``).
+
+    ``known`` maps the raw names, in order, to their set: documents of one kind share it.
+    """
     for key, value in item.items():
         if isinstance(key, str) and (keys.get(key) or _lower_key(key, keys)) == "properties":
             if not isinstance(value, dict):
                 return frozenset()
-            return frozenset(
-                (keys.get(k) or _lower_key(k, keys)) if isinstance(k, str) else str(k).lower() for k in value
-            )
+            raw = tuple(value)
+            found = known.get(raw)
+            if found is None:
+                found = frozenset(
+                    (keys.get(k) or _lower_key(k, keys)) if isinstance(k, str) else str(k).lower() for k in raw
+                )
+                found = known[raw] = known.setdefault(found, found)
+            return found
     return None
 
 
@@ -345,12 +365,16 @@ class Estate:
     # Per run: one lower-case string per key spelling (``fold``), one frozenset per set of property
     # names (documents of a type share theirs). They live as long as the documents that use them.
     _keys: dict[Any, str] = field(default_factory=dict, repr=False)
-    _key_sets: dict[frozenset[str], frozenset[str]] = field(default_factory=dict, repr=False)
+    _key_sets: dict[Any, frozenset[str]] = field(default_factory=dict, repr=False)
     _strings: dict[str, str] = field(default_factory=dict, repr=False)  # parts of ids (``ids.parse_id``)
 
     # --- building -----------------------------------------------------------------
-    def add_payload(self, payload: Any, origin: str) -> int:
-        """Add every resource found in one parsed JSON payload; returns how many."""
+    def add_payload(self, payload: Any, origin: str, *, consume: bool = False) -> int:
+        """Add every resource found in one parsed JSON payload; returns how many.
+
+        ``consume``: the payload is the caller's to give away (a file just parsed); its lists are
+        emptied as their items are folded, so a large file is not held twice.
+        """
         if _is_template(payload):
             self.problems.append(Problem(origin, f"skipped: {TEMPLATE_ADVICE}"))
             return 0
@@ -360,14 +384,14 @@ class Estate:
         if isinstance(payload, dict) and not _is_resource(payload):
             wrapped = _create_output(payload)
             if wrapped is not None:
-                return self.add_payload(wrapped[1], f"{origin}#{wrapped[0]}")
+                return self.add_payload(wrapped[1], f"{origin}#{wrapped[0]}", consume=consume)
             typed = self._typed_list(payload, origin)
         else:
             typed = False
         if not typed and _empty_list(payload) and (named := named_collection(origin)) is not None:
             self._pending.append((named[1], named[0], origin))
         added = 0
-        for item, where in _items(payload, origin):
+        for item, where in _items(payload, origin, consume):
             if not isinstance(item, dict):
                 self.problems.append(
                     Problem(where, f"skipped: expected a resource object, found {type(item).__name__}")
@@ -392,9 +416,7 @@ class Estate:
                 self.problems.append(Problem(where, f"skipped: no ARM resource id (id={str(rid)[:80]!r})"))
                 continue
             parsed = ids.parse_id(rid, self._strings)
-            property_keys = _property_keys(item, self._keys)
-            if property_keys is not None:
-                property_keys = self._key_sets.setdefault(property_keys, property_keys)
+            property_keys = _property_keys(item, self._keys, self._key_sets)
             self._add(
                 Doc(data, rid, parsed.id, _doc_type(data, parsed), where, property_keys=property_keys, parsed=parsed)
             )

@@ -8,8 +8,8 @@ they are displayed as the source spelled them.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 
 def normalise(resource_id: str) -> str:
@@ -44,9 +44,8 @@ def is_arm_id(value: object) -> bool:
     return (low.startswith("/subscriptions/") or low.startswith("/providers/")) and not has_surrogates(value)
 
 
-@dataclass(frozen=True)
-class ResourceId:
-    """The parts of an ARM id, in normal (lower-case) form."""
+class ResourceId(NamedTuple):
+    """The parts of an ARM id, in normal (lower-case) form (a named tuple: made once per document)."""
 
     id: str
     subscription: str
@@ -69,7 +68,32 @@ def parse_id(resource_id: str, strings: dict[str, str] | None = None) -> Resourc
     type and parent across the ids parsed with it (an Estate's documents share theirs).
     """
     rid = normalise(resource_id)
-    parts = [p for p in rid.split("/") if p]
+    parts = rid[1:].split("/")
+    n = len(parts)
+    if (
+        n >= 8
+        and not n % 2
+        and parts[0] == "subscriptions"
+        and parts[2] == "resourcegroups"
+        and parts[4] == "providers"
+        and "providers" not in parts[6::2]
+        and all(parts)
+    ):
+        # The common shapes, /subscriptions/s/resourceGroups/g/providers/P/T/n[/T2/n2...], without
+        # the general walk: the same parts, in the same order, as it finds them.
+        sub, rg, provider, name = parts[1], parts[3], parts[5], parts[-1]
+        rtype = provider + "/" + "/".join(parts[6::2])
+        # A top-level resource's parent is its resource group ("/subscriptions/" + sub +
+        # "/resourcegroups/" + rg: 31 characters and theirs); a child's, the id less its last two parts.
+        parent = rid[: len(sub) + len(rg) + 31] if n == 8 else rid[: len(rid) - len(parts[-2]) - len(name) - 2]
+        if strings is not None:
+            sub = strings.setdefault(sub, sub)
+            rg = strings.setdefault(rg, rg)
+            provider = strings.setdefault(provider, provider)
+            rtype = strings.setdefault(rtype, rtype)
+            parent = strings.setdefault(parent, parent)
+        return ResourceId(rid, sub, rg, provider, rtype, name, parent)
+    parts = [p for p in parts if p]
     sub = rg = ""
     i = 0
     if len(parts) >= 2 and parts[0] == "subscriptions":
