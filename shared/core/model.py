@@ -42,12 +42,14 @@ class Severity(enum.StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Severity:
-        for member in cls:
-            if member.value.lower() == text.strip().lower():
-                return member
-        raise ValueError(f"unknown severity {text!r}; expected one of {[m.value for m in cls]}")
+        found = _SEVERITY_BY_NAME.get(text) or _SEVERITY_BY_NAME.get(text.strip().lower())
+        if found is None:
+            raise ValueError(f"unknown severity {text!r}; expected one of {[m.value for m in cls]}")
+        return found
 
 
+# Every finding's severity is parsed again to score it: a lookup, its exact spelling first.
+_SEVERITY_BY_NAME: dict[str, Severity] = {m.value: m for m in Severity} | {m.value.lower(): m for m in Severity}
 SEVERITY_WEIGHT = {Severity.HIGH: 10, Severity.MEDIUM: 5, Severity.LOW: 2, Severity.INFORMATIONAL: 0}
 SEVERITY_RANK = {Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFORMATIONAL: 0}
 
