@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from shared.baseline.context import Context
 from shared.baseline.model import Control, Verdict
@@ -24,7 +24,7 @@ from shared.baseline.registry import BASELINE_VERSION, CATALOG
 from shared.core import ids
 from shared.core.clock import system_clock
 from shared.core.documents import Doc, Estate, estate_from_payloads
-from shared.core.model import Finding, Status, TargetKind, TargetResult
+from shared.core.model import Deferred, Finding, Status, TargetKind, TargetResult
 from shared.core.resource_types import T_CLUSTER, T_PRICING, T_REGISTRY, T_SUBSCRIPTION
 from shared.core.versions import VersionSource, default_source
 from shared.evaluation.config import Config, ConfigError, Exemption, parse_date
@@ -230,6 +230,34 @@ def _filled(parts: tuple[str, ...], values: Mapping[str, str]) -> str:
     return "".join(out)
 
 
+class _RecordId(Deferred):
+    """A finding's record id: blake2b of "<evaluation id>|<control id>", from the target's hash of the prefix."""
+
+    __slots__ = ("_key", "_prefix")
+
+    def __init__(self, prefix: Any, key: bytes) -> None:
+        self._prefix = prefix
+        self._key = key
+
+    def text(self) -> str:
+        digest = self._prefix.copy()
+        digest.update(self._key)
+        return str(digest.hexdigest())
+
+
+class _Remediation(Deferred):
+    """A finding's remediation: the control's template with the target's values (both shared)."""
+
+    __slots__ = ("_parts", "_values")
+
+    def __init__(self, parts: tuple[str, ...], values: Mapping[str, str]) -> None:
+        self._parts = parts
+        self._values = values
+
+    def text(self) -> str:
+        return _filled(self._parts, self._values)
+
+
 @dataclass(frozen=True)
 class _Step:
     """One control as a run applies it: worked out once per run, not once per finding."""
@@ -353,13 +381,16 @@ def _evaluate(
             status = Status.EXEMPT
         status_text = _STATUS_TEXT[status]
         prev = previous.get(control.id, "")
-        record_id = record_ids.copy()
-        record_id.update(step.record_key)
+        # Worked out when read (a report that shows neither never pays for them): see Deferred.
+        record_id = cast(str, _RecordId(record_ids, step.record_key))
+        remediation = (
+            step.remediation[0] if len(step.remediation) == 1 else cast(str, _Remediation(step.remediation, fill))
+        )
         findings.append(
             Finding(
                 now,  # TimeGenerated
                 evaluation_id,
-                record_id.hexdigest(),
+                record_id,
                 doc.id,
                 doc.type,
                 name,
@@ -375,7 +406,7 @@ def _evaluate(
                 bool(prev) and prev != status_text,
                 reason,
                 evidence,
-                _filled(step.remediation, fill),
+                remediation,
                 trigger,
                 event_type,
                 event_id,
