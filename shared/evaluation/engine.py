@@ -275,8 +275,22 @@ class _Plan:
 
     def __init__(self, config: Config, controls: Sequence[Control] | None) -> None:
         self.config = config
+        self.asked = None if controls is None else tuple(controls)  # as the caller gave them (see ``of``)
         self.controls = controls or CATALOG
         self._steps: dict[TargetKind | None, list[_Step]] = {}
+
+    @classmethod
+    def of(cls, config: Config | None, controls: Sequence[Control] | None) -> _Plan:
+        """The plan for this configuration and these controls: the last one made when it was for the
+        same configuration object and the same controls (a caller that evaluates target after target
+        with one configuration, as the command line and the workers do, works it out once), else a new one."""
+        global _last_plan
+        config = config or _DEFAULT_CONFIG
+        plan = _last_plan
+        asked = None if controls is None else tuple(controls)
+        if plan is None or plan.config is not config or plan.asked != asked:
+            plan = _last_plan = cls(config, controls)
+        return plan
 
     def steps(self, kind: TargetKind | None) -> list[_Step]:
         found = self._steps.get(kind)
@@ -295,6 +309,10 @@ class _Plan:
         return found
 
 
+_DEFAULT_CONFIG = Config()
+_last_plan: _Plan | None = None
+
+
 def evaluate_target(
     doc: Doc,
     estate: Estate,
@@ -307,11 +325,10 @@ def evaluate_target(
     previous: Mapping[str, str] | None = None,
     provenance: Provenance | None = None,
 ) -> TargetResult:
-    config = config or Config()
     return _evaluate(
         doc,
         estate,
-        _Plan(config, controls),
+        _Plan.of(config, controls),
         now=now or system_clock(),
         read_at=read_at,
         versions=versions or default_source(),
@@ -446,7 +463,7 @@ def iter_evaluate_estate(
     of acyclic records, and the collector would re-scan the whole estate over and over (a third of
     the run time at 10,000 clusters) to find nothing. It is back on whenever the caller has the result.
     """
-    plan = _Plan(config or Config(), controls)
+    plan = _Plan.of(config, controls)
     now = now or system_clock()
     versions = versions or default_source()
     previous = previous or {}
