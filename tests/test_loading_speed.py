@@ -279,3 +279,17 @@ def test_one_plan_per_configuration() -> None:
     assert [[f.to_record() for f in fs] for fs in streamed] == [
         [f.to_record() for f in r.findings] for r in evaluate_estate(estate, now=NOW)
     ]
+
+
+def test_a_large_input_is_read_as_text(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.core import inputs
+
+    path = tmp_path / "big.json"
+    path.write_bytes(codecs.BOM_UTF8 + json.dumps({"value": [_vnet("v1")], "n": 2**70}).encode())
+    small = inputs.read_json(str(path))
+    monkeypatch.setattr(inputs, "LARGE_INPUT_BYTES", 10)
+    large = inputs.read_json(str(path))
+    assert _same(small[1], large[1]) and small[0] == large[0]
+    path.write_bytes(b'{"a": \xc0}')
+    with pytest.raises(LoadError, match="not UTF-8 text"):
+        inputs.read_json(str(path))

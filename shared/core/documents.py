@@ -82,22 +82,30 @@ def _lower_key(key: Any, keys: dict[Any, str]) -> str:
 
 
 def fold(
-    value: Any, found: list[dict[str, Any]] | None = None, depth: int = 0, keys: dict[Any, str] | None = None
+    value: Any,
+    found: list[dict[str, Any]] | None = None,
+    depth: int = 0,
+    keys: dict[Any, str] | None = None,
+    texts: dict[str, str] | None = None,
 ) -> Any:
     """Lower-case keys and merge ``properties`` into its owner, recursively.
 
     Nested objects that carry an ARM ``id`` and something besides it (embedded child
     resources: subnets in a VNet, routes in a route table, ...) are appended to
     ``found`` so they can be indexed as documents of their own. ``keys`` caches the
-    lower-case spelling of each key (an Estate keeps one per run): every folded object
-    shares one string per key instead of a copy per occurrence.
+    lower-case spelling of each key and ``texts`` holds one copy of each text value (an
+    Estate keeps both per run): the folded documents share one string per key and per
+    value ("Succeeded", a region, a subscription's id) instead of a copy per occurrence,
+    which makes them smaller than the parsed JSON they come from.
     """
     if keys is None:
         keys = {}
+    if texts is None:
+        texts = {}
     if isinstance(value, dict):
-        return _fold_dict(value, found, depth, keys)
+        return _fold_dict(value, found, depth, keys, texts)
     if isinstance(value, list):
-        return _fold_list(value, found, depth, keys)
+        return _fold_list(value, found, depth, keys, texts)
     return value
 
 
@@ -107,7 +115,9 @@ def _too_deep() -> TooDeep:
     return TooDeep(f"nested deeper than {_MAX_DEPTH} levels")
 
 
-def _fold_dict(value: dict[Any, Any], found: list[dict[str, Any]] | None, depth: int, keys: dict[Any, str]) -> Any:
+def _fold_dict(
+    value: dict[Any, Any], found: list[dict[str, Any]] | None, depth: int, keys: dict[Any, str], texts: dict[str, str]
+) -> Any:
     if depth > _MAX_DEPTH:
         raise _too_deep()
     out: dict[str, Any] = {}
@@ -115,22 +125,26 @@ def _fold_dict(value: dict[Any, Any], found: list[dict[str, Any]] | None, depth:
     inner = depth + 1
     for k, v in value.items():
         lk = keys.get(k) or _lower_key(k, keys)
-        if isinstance(v, dict):
+        if type(v) is str:
+            v = texts.setdefault(v, v)
+        elif isinstance(v, dict):
             if lk == "properties":
                 props = v
                 continue
-            v = _fold_dict(v, found, inner, keys)
+            v = _fold_dict(v, found, inner, keys, texts)
         elif isinstance(v, list):
-            v = _fold_list(v, found, inner, keys)
+            v = _fold_list(v, found, inner, keys, texts)
         out[lk] = v
     if props is not None:
         for k, v in props.items():
             lk = keys.get(k) or _lower_key(k, keys)
             if out.get(lk) is None:
-                if isinstance(v, dict):
-                    v = _fold_dict(v, found, inner, keys)
+                if type(v) is str:
+                    v = texts.setdefault(v, v)
+                elif isinstance(v, dict):
+                    v = _fold_dict(v, found, inner, keys, texts)
                 elif isinstance(v, list):
-                    v = _fold_list(v, found, inner, keys)
+                    v = _fold_list(v, found, inner, keys, texts)
                 out[lk] = v
     if (
         found is not None
@@ -143,14 +157,18 @@ def _fold_dict(value: dict[Any, Any], found: list[dict[str, Any]] | None, depth:
     return out
 
 
-def _fold_list(value: list[Any], found: list[dict[str, Any]] | None, depth: int, keys: dict[Any, str]) -> list[Any]:
+def _fold_list(
+    value: list[Any], found: list[dict[str, Any]] | None, depth: int, keys: dict[Any, str], texts: dict[str, str]
+) -> list[Any]:
     if depth > _MAX_DEPTH:
         raise _too_deep()
     inner = depth + 1
     return [
-        _fold_dict(v, found, inner, keys)
+        texts.setdefault(v, v)
+        if type(v) is str
+        else _fold_dict(v, found, inner, keys, texts)
         if isinstance(v, dict)
-        else _fold_list(v, found, inner, keys)
+        else _fold_list(v, found, inner, keys, texts)
         if isinstance(v, list)
         else v
         for v in value
@@ -366,7 +384,8 @@ class Estate:
     # names (documents of a type share theirs). They live as long as the documents that use them.
     _keys: dict[Any, str] = field(default_factory=dict, repr=False)
     _key_sets: dict[Any, frozenset[str]] = field(default_factory=dict, repr=False)
-    _strings: dict[str, str] = field(default_factory=dict, repr=False)  # parts of ids (``ids.parse_id``)
+    # One copy of each text value (``fold``) and of each part of an id (``ids.parse_id``).
+    _texts: dict[str, str] = field(default_factory=dict, repr=False)
 
     # --- building -----------------------------------------------------------------
     def add_payload(self, payload: Any, origin: str, *, consume: bool = False) -> int:
@@ -399,7 +418,7 @@ class Estate:
                 continue
             found: list[dict[str, Any]] = []
             try:
-                data = fold(item, found, 0, self._keys)
+                data = fold(item, found, 0, self._keys, self._texts)
             except TooDeep as exc:
                 self.problems.append(Problem(where, f"skipped: {exc}"))
                 continue
@@ -415,7 +434,7 @@ class Estate:
             if not isinstance(rid, str) or not ids.is_arm_id(rid):
                 self.problems.append(Problem(where, f"skipped: no ARM resource id (id={str(rid)[:80]!r})"))
                 continue
-            parsed = ids.parse_id(rid, self._strings)
+            parsed = ids.parse_id(rid, self._texts)
             property_keys = _property_keys(item, self._keys, self._key_sets)
             self._add(
                 Doc(data, rid, parsed.id, _doc_type(data, parsed), where, property_keys=property_keys, parsed=parsed)
@@ -423,7 +442,7 @@ class Estate:
             added += 1
             for child in found:
                 cid = child["id"]
-                parsed = ids.parse_id(cid, self._strings)
+                parsed = ids.parse_id(cid, self._texts)
                 self._add(Doc(child, cid, parsed.id, _doc_type(child, parsed), where, embedded=True, parsed=parsed))
         return added
 

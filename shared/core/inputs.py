@@ -118,11 +118,21 @@ def read_input(name: str, max_bytes: int | None = None) -> tuple[str, str]:
     return origin, decode_text(data, origin)
 
 
+# orjson parses through a document of its own before it builds Python objects: on a large file
+# that costs about 1.5 times the file's size on top of the bytes and the result. Past this size
+# json reads the decoded text instead (half as fast, a third less memory at its peak).
+LARGE_INPUT_BYTES = 32 * 1024 * 1024
+
+
 def read_json(name: str, max_bytes: int | None = None) -> tuple[str, Any]:
     """(origin, parsed JSON) of one input, as ``read_input`` and ``load_json_text`` would give them;
-    the file's bytes are let go as soon as they are parsed."""
+    the file's bytes are let go as soon as they are parsed (or decoded, for a large file)."""
     origin, data = read_bytes(name, max_bytes)
-    return origin, load_json_bytes(data, origin)
+    if len(data) <= LARGE_INPUT_BYTES:
+        return origin, load_json_bytes(data, origin)
+    text = decode_text(data, origin)
+    del data
+    return origin, load_json_text(text, origin)
 
 
 def read_bytes(name: str, max_bytes: int | None = None) -> tuple[str, bytes]:
