@@ -293,3 +293,13 @@ def test_a_large_input_is_read_as_text(tmp_path: Any, monkeypatch: pytest.Monkey
     path.write_bytes(b'{"a": \xc0}')
     with pytest.raises(LoadError, match="not UTF-8 text"):
         inputs.read_json(str(path))
+
+
+def test_a_cap_of_many_gigabytes_reads_a_small_file(tmp_path: Any) -> None:
+    from shared.core.inputs import load_paths, read_bytes
+
+    path = tmp_path / "vnets.json"
+    path.write_text(json.dumps({"value": [_vnet("v1")]}), encoding="utf-8")
+    assert len(load_paths([str(path)], max_bytes=1 << 50).docs) == 1  # no buffer of the cap's size
+    with pytest.raises(LoadError, match="over the input cap"):
+        read_bytes(str(path), 10)

@@ -141,7 +141,7 @@ def read_bytes(name: str, max_bytes: int | None = None) -> tuple[str, bytes]:
     origin = _origin(name)
     if name == "-":
         stream = getattr(sys.stdin, "buffer", None)  # a text-only stdin (a test, an embedding) has none
-        data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8")
+        data = _read_capped(stream, limit, 1 << 20) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8")
     else:
         try:
             info = os.stat(name)
@@ -154,12 +154,27 @@ def read_bytes(name: str, max_bytes: int | None = None) -> tuple[str, bytes]:
             raise LoadError(f"{origin}: {_mb(info.st_size)}, over the input cap of {_mb(limit)} (--max-input-mb)")
         try:
             with open(name, "rb") as fh:
-                data = fh.read(limit + 1)
+                data = _read_capped(fh, limit, info.st_size)
         except OSError as exc:
             raise LoadError(_why_unreadable(name, exc)) from exc
     if len(data) > limit:
         raise LoadError(f"{origin}: over the input cap of {_mb(limit)} (--max-input-mb)")
     return origin, data
+
+
+def _read_capped(fh: Any, limit: int, expected: int) -> bytes:
+    """Up to ``limit + 1`` bytes: what the file holds, read at its size (a buffer of the cap's size
+    would be allocated up front, and a cap of many gigabytes fails), then on until the end or past
+    the cap if it grew since it was looked at."""
+    chunks = [fh.read(min(limit, expected) + 1)]
+    total = len(chunks[0])
+    while total <= limit:
+        more = fh.read(min(limit + 1 - total, 1 << 24))
+        if not more:
+            break
+        chunks.append(more)
+        total += len(more)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _mb(size: int) -> str:
