@@ -86,6 +86,7 @@ class Command:
     env: dict[str, str] = field(default_factory=dict)
     runs: list[Run] = field(default_factory=list)
     ok: tuple[int, ...] = (0,)  # exit codes of a run that did its job (Checkov exits 1 when a check fails)
+    cwd: Path = ROOT
 
     def median(self, attr: str) -> float:
         return float(statistics.median(float(getattr(r, attr)) for r in self.runs))
@@ -101,7 +102,7 @@ def measure(command: Command) -> Run:
     env = {**os.environ, **command.env}
     started = time.perf_counter()
     try:
-        proc = subprocess.Popen(command.argv, stdout=stdout, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+        proc = subprocess.Popen(command.argv, stdout=stdout, stderr=subprocess.DEVNULL, cwd=command.cwd, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
     finally:
         if command.out:
@@ -164,7 +165,9 @@ def checks_per_cluster(command: Command, clusters: int) -> float:
     return count / clusters if clusters else 0.0
 
 
-def bench_size(clusters: int, rounds: int, with_checkov: bool, work: Path) -> tuple[list[Figure], dict[str, Any]]:
+def bench_size(
+    clusters: int, rounds: int, with_checkov: bool, work: Path, compare: Sequence[tuple[str, Path]] = ()
+) -> tuple[list[Figure], dict[str, Any]]:
     export, templates = work / f"estate-{clusters}", work / f"templates-{clusters}"
     subscriptions = max(1, clusters // 100)
     synthetic.main(["--clusters", str(clusters), "--subscriptions", str(subscriptions), "--out", str(export)])
@@ -178,6 +181,11 @@ def bench_size(clusters: int, rounds: int, with_checkov: bool, work: Path) -> tu
         Command("ours json", [*evaluate, "--format", "json"], work / f"ours-{clusters}.json", OURS_ENV),
         Command("ours table", [*evaluate, "--format", "table"], work / f"ours-{clusters}.txt", OURS_ENV),
     ]
+    for label, checkout in compare:  # another checkout's code in the same rounds (e.g. before a change)
+        env = {"PYTHONPATH": str(checkout)}
+        for fmt, ext in (("json", "json"), ("table", "txt")):
+            argv = [*evaluate, "--format", fmt]
+            commands.append(Command(f"{label} {fmt}", argv, work / f"{label}-{clusters}.{ext}", env, cwd=checkout))
     if with_checkov:
         port = _closed_port()
         proxy = f"http://127.0.0.1:{port}"
@@ -313,15 +321,34 @@ def bench_large_file(megabytes: float, rounds: int, work: Path) -> tuple[list[Fi
     return figures, raw
 
 
+def measured_code() -> str:
+    """The commit measured (and whether the tree had changes beside it)."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True)  # fmt: skip
+    except OSError:
+        return "unknown"
+    return rev.stdout.strip() + (" with local changes" if dirty.stdout.strip() else "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_whole", description=__doc__.split("\n")[0])
-    parser.add_argument("--clusters", type=int, nargs="+", default=[10, 500])
+    parser.add_argument("--clusters", type=int, nargs="*", default=[10, 500])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--checkov-up-to", type=int, default=500, help="run Checkov at sizes up to this many clusters")
     parser.add_argument("--large-file-mb", type=float, default=0, help="also one input file of this size (0: none)")
     parser.add_argument("--large-file-rounds", type=int, default=1)
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="LABEL=DIR",
+        help="also run another checkout's evaluate (json and table) in the same rounds",
+    )
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
+    compare = [(label, Path(path).resolve()) for label, _, path in (c.partition("=") for c in args.compare)]
     has_checkov = CHECKOV.exists()
     if not has_checkov:
         print(f"bench_whole: no {CHECKOV.relative_to(ROOT)} (make test-setup creates it): Checkov is left out")
@@ -332,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-whole-"))
     try:
         for n in args.clusters:
-            found, detail = bench_size(n, args.rounds, has_checkov and n <= args.checkov_up_to, work)
+            found, detail = bench_size(n, args.rounds, has_checkov and n <= args.checkov_up_to, work, compare)
             figures += found
             raw.append(detail)
         if args.large_file_mb > 0:
@@ -343,14 +370,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds = round(time.perf_counter() - began, 1)
     if args.json:
         write(args.json, figures, sizes=raw, large_file=large, seconds=seconds,
-              recorded_at=datetime.now(UTC).isoformat(timespec="seconds"), cores=os.cpu_count(),
+              recorded_at=datetime.now(UTC).isoformat(timespec="seconds"), cores=os.cpu_count(), code=measured_code(),
               command="python -m benchmarks.bench_whole " + " ".join(argv if argv is not None else sys.argv[1:]))  # fmt: skip
     for f in figures:
         ratio = f" ({f.ratio:.2f}x {f.baseline_label})" if f.ratio is not None else ""
         print(f"{f.scale:>34}  {f.name:<52} {f.value:10.2f} {f.unit}{ratio}")
-    for detail in raw:
-        checks = ", ".join(f"{tool} {n:.0f}" for tool, n in detail["checks_per_cluster"].items())
-        print(f"{detail['clusters']:>8,} clusters: checks per cluster: {checks}")
+    for detail in [*raw, *([large] if large else [])]:
+        where = (
+            f"{detail['clusters']:,} clusters" if "megabytes" not in detail else f"{detail['megabytes']:.0f} MB file"
+        )
+        print(f"\n{where}: medians of {len(next(iter(detail['commands'].values())))} round(s)")
+        floor = statistics.median(r["wall"] for r in detail["commands"]["floor"])
+        floor_rss = statistics.median(r["rss_mb"] for r in detail["commands"]["floor"])
+        for name, runs in detail["commands"].items():
+            wall = statistics.median(r["wall"] for r in runs)
+            cpu = statistics.median(r["cpu"] for r in runs)
+            rss = statistics.median(r["rss_mb"] for r in runs)
+            print(f"  {name:<14} {wall:8.2f} s ({wall / floor:6.1f}x floor)  {cpu:8.2f} s CPU  "
+                  f"{rss:7.0f} MB ({rss / floor_rss:5.2f}x floor)")  # fmt: skip
+        if "checks_per_cluster" in detail:
+            checks = ", ".join(f"{tool} {n:.0f}" for tool, n in detail["checks_per_cluster"].items())
+            print(f"  checks per cluster: {checks}")
     return 0
 
 
