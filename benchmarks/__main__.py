@@ -117,7 +117,8 @@ def main() -> int:
         ("evaluate", "bench_evaluate", []),
         ("events", "bench_events", []),
         ("coldstart", "bench_coldstart", []),
-        ("sweep", "bench_sweep", ["--clusters", *map(str, args.sweep_clusters)]),
+        # Every target in the per-target baseline (measured, not extrapolated) up to 1,000 targets.
+        ("sweep", "bench_sweep", ["--clusters", *map(str, args.sweep_clusters), "--sample", "1000"]),
     ]
     figures: list[Figure] = []
     durations: dict[str, float] = {}
