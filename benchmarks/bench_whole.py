@@ -96,22 +96,36 @@ class Command:
         return f"{min(values):.2f}-{max(values):.2f}"
 
 
+# Linux keeps a process's peak RSS across exec, and a forked child starts with its parent's: a
+# command started from this process (which holds the synthetic estate) would report at least this
+# process's size. A small launcher starts it instead and reports what its child used.
+LAUNCHER = (
+    "import json, os, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "p = subprocess.Popen(sys.argv[2:])\n"
+    "_, status, ru = os.wait4(p.pid, 0)\n"
+    "wall = time.perf_counter() - t\n"
+    "with open(sys.argv[1], 'w') as fh:\n"
+    "    json.dump({'wall': wall, 'cpu': ru.ru_utime + ru.ru_stime, 'rss_kb': ru.ru_maxrss,\n"
+    "               'code': os.waitstatus_to_exitcode(status)}, fh)\n"
+)
+
+
 def measure(command: Command) -> Run:
     """One run of the command as its own process: wall, CPU and peak RSS of that process alone."""
     stdout = command.out.open("wb") if command.out else subprocess.DEVNULL
     env = {**os.environ, **command.env}
-    started = time.perf_counter()
-    try:
-        proc = subprocess.Popen(command.argv, stdout=stdout, stderr=subprocess.DEVNULL, cwd=command.cwd, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-    finally:
-        if command.out:
-            stdout.close()  # type: ignore[union-attr]
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in command.ok:
-        raise RuntimeError(f"{command.name} exited with {proc.returncode}: {' '.join(command.argv)}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    with tempfile.NamedTemporaryFile(suffix=".json") as result:
+        try:
+            subprocess.run([sys.executable, "-c", LAUNCHER, result.name, *command.argv], stdout=stdout,
+                           stderr=subprocess.DEVNULL, cwd=command.cwd, env=env, check=True)  # fmt: skip
+        finally:
+            if command.out:
+                stdout.close()  # type: ignore[union-attr]
+        done = json.loads(Path(result.name).read_text(encoding="utf-8"))
+    if done["code"] not in command.ok:
+        raise RuntimeError(f"{command.name} exited with {done['code']}: {' '.join(command.argv)}")
+    return Run(done["wall"], done["cpu"], done["rss_kb"] / 1024)
 
 
 def arm_templates(export: Path, out: Path) -> int:
