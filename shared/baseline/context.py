@@ -75,6 +75,20 @@ def _last_segment(resource_id: str) -> str:
     return resource_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
+@lru_cache(maxsize=4096)
+def _definition_kind(definition_id: str) -> tuple[bool, str, bool]:
+    """(names a policy definition, its last segment, names an initiative): an estate has few definition ids."""
+    did = definition_id.lower()
+    return "/policydefinitions/" in did, _last_segment(did), "/policysetdefinitions/" in did
+
+
+def _members(doc: Doc) -> frozenset[str]:
+    members = {
+        _last_segment(read.text(p, "policyDefinitionId") or "") for p in read.items(doc.data, "policyDefinitions")
+    }
+    return frozenset(m for m in members if m)
+
+
 class Context:
     def __init__(self, target: Doc, estate: Estate, now: datetime, versions: VersionSource) -> None:
         self.target = target
@@ -83,13 +97,14 @@ class Context:
         self.versions = versions
         self.used: set[str] = set()
         self.denials: list[str] = []  # permissions whose absence left a read undone
-        self.rid = ids.parse(target.id)
+        self.rid = target.rid
         self.excluded_assignments: list[PolicyAssignment] = []  # filled by policy_assignments
 
     # --- generic --------------------------------------------------------------------
     def use(self, resource_id: str) -> Doc | None:
-        self.used.add(ids.norm(resource_id))
-        doc = self.estate.get(resource_id)
+        key = ids.norm(resource_id)
+        self.used.add(key)
+        doc = self.estate.docs.get(key)
         if doc is None:
             parsed = ids.parse(resource_id)
             denied = self.estate.denied.get((parsed.type, parsed.subscription))
@@ -276,11 +291,8 @@ class Context:
         guid = _last_segment(set_definition_id)
         doc = self.use(set_definition_id) if ids.is_arm_id(set_definition_id) else None
         if doc is not None:
-            members = {
-                _last_segment(read.text(p, "policyDefinitionId") or "")
-                for p in read.items(doc.data, "policyDefinitions")
-            }
-            return frozenset(m for m in members if m)
+            # The same initiative serves every target of the estate: its members are read once.
+            return self.estate.memo(f"initiative-members:{doc.key}", lambda: _members(doc))  # type: ignore[no-any-return]
         return _initiatives().get(guid)
 
     def assignments_of(self, definition_guid: str, excluded: bool = False) -> list[PolicyAssignment]:
@@ -292,10 +304,10 @@ class Context:
         out = []
         applying = self.policy_assignments
         for a in self.excluded_assignments if excluded else applying:
-            did = a.definition_id.lower()
-            if "/policydefinitions/" in did and _last_segment(did) == guid:
+            definition, last, initiative = _definition_kind(a.definition_id)
+            if definition and last == guid:
                 out.append(a)
-            elif "/policysetdefinitions/" in did:
+            elif initiative:
                 members = self.initiative_members(a.definition_id)
                 if members is not None and guid in members:
                     out.append(a)

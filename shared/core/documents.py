@@ -31,29 +31,30 @@ Besides resources, an input may hold (README.md, "Inputs"):
 
 from __future__ import annotations
 
-import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.core import ids, resource_types
+from shared.core.folding import TooDeep, fold, lower_key
+from shared.core.payloads import (
+    TEMPLATE_ADVICE,
+    create_output,
+    file_parts,
+    is_empty_list,
+    is_resource,
+    is_template,
+    is_versions,
+    items,
+    named_collection,
+)
 from shared.core.versions import GET_VERSIONS_ADVICE, LiveVersionSource, VersionSource, default_source
 
 POLICY_STATES = "microsoft.policyinsights/policystates"
+_REGION = re.compile(r"^[a-z][a-z0-9]{2,40}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-# Envelope keys ARM puts beside ``properties``; everything else in an az document is a property.
-_MAX_DEPTH = 64
-
-
-# Keys a mere reference to a resource carries (az adds resourceGroup to every object
-# with an id); an object with nothing else names a resource without describing it.
-_REFERENCE_KEYS = frozenset({"id", "resourcegroup", "name", "type", "etag"})
-
-
-class TooDeep(ValueError):
-    """A document nested deeper than any real ARM document."""
 
 
 class LoadError(Exception):
@@ -71,40 +72,7 @@ class Problem:
         return f"{self.origin}: {self.message}"
 
 
-def fold(value: Any, found: list[dict[str, Any]] | None = None, depth: int = 0) -> Any:
-    """Lower-case keys and merge ``properties`` into its owner, recursively.
-
-    Nested objects that carry an ARM ``id`` and something besides it (embedded child
-    resources: subnets in a VNet, routes in a route table, ...) are appended to
-    ``found`` so they can be indexed as documents of their own.
-    """
-    if depth > _MAX_DEPTH:
-        # Real ARM documents are a dozen levels deep; anything deeper is hostile or broken,
-        # and judging a silently truncated copy could turn missing evidence into a Pass.
-        raise TooDeep(f"nested deeper than {_MAX_DEPTH} levels")
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        props: dict[str, Any] | None = None
-        for k, v in value.items():
-            lk = k.lower() if isinstance(k, str) else str(k)
-            if lk == "properties" and isinstance(v, dict):
-                props = v
-                continue
-            out[lk] = fold(v, found, depth + 1) if isinstance(v, (dict, list)) else v
-        if props is not None:
-            for k, v in props.items():
-                lk = k.lower() if isinstance(k, str) else str(k)
-                if lk not in out or out[lk] is None:
-                    out[lk] = fold(v, found, depth + 1) if isinstance(v, (dict, list)) else v
-        if found is not None and depth > 0 and ids.is_arm_id(out.get("id")) and not out.keys() <= _REFERENCE_KEYS:
-            found.append(out)
-        return out
-    if isinstance(value, list):
-        return [fold(v, found, depth + 1) if isinstance(v, (dict, list)) else v for v in value]
-    return value
-
-
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Doc:
     """A resource document in folded form, with its identity worked out once."""
 
@@ -118,6 +86,8 @@ class Doc:
     # Graph) keeps them under ``properties`` (these are their lower-case names; empty when it is
     # null or not an object); ``None`` for `az` output, whose properties are the top level.
     property_keys: frozenset[str] | None = None
+    # ``ids.parse(id)``, worked out once (by the Estate when it adds the document, else on first use).
+    parsed: ids.ResourceId | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -126,7 +96,10 @@ class Doc:
 
     @property
     def rid(self) -> ids.ResourceId:
-        return ids.parse(self.id)
+        parsed = self.parsed
+        if parsed is None:
+            parsed = self.parsed = ids.parse(self.id)
+        return parsed
 
     @property
     def location(self) -> str:
@@ -139,8 +112,7 @@ class Doc:
         return tags if isinstance(tags, dict) else {}
 
 
-def _doc_type(data: dict[str, Any], rid: str) -> str:
-    parsed = ids.parse(rid)
+def _doc_type(data: dict[str, Any], parsed: ids.ResourceId) -> str:
     if parsed.type:
         return parsed.type
     t = data.get("type")
@@ -153,113 +125,25 @@ def _policy_state_key(item: dict[str, Any]) -> str:
     return "#policystate:" + "|".join(p.lower() for p in parts)
 
 
-def _items(payload: Any, origin: str) -> Iterator[tuple[Any, str]]:
-    """The resource items of one payload, whatever envelope it came in."""
-    if isinstance(payload, list):
-        for i, item in enumerate(payload):
-            if isinstance(item, (list, dict)) and not (isinstance(item, dict) and _is_resource(item)):
-                # A list of list responses (several `az` outputs concatenated by a script).
-                yield from _items(item, f"{origin}[{i}]")
-            else:
-                yield item, f"{origin}[{i}]"
-        return
-    if isinstance(payload, dict):
-        if _is_resource(payload):
-            yield payload, origin
-            return
-        for envelope in ("value", "data"):
-            inner = payload.get(envelope)
-            if isinstance(inner, list):
-                yield from _items(inner, f"{origin}#{envelope}")
-                return
-            if envelope == "data" and isinstance(inner, dict) and isinstance(inner.get("rows"), list):
-                # Resource Graph's older table format: columns + rows.
-                cols = [c.get("name") if isinstance(c, dict) else None for c in inner.get("columns") or []]
-                for i, row in enumerate(inner["rows"]):
-                    if isinstance(row, list) and len(row) == len(cols) and all(cols):
-                        yield dict(zip(cols, row, strict=True)), f"{origin}#data.rows[{i}]"
-                    else:
-                        yield row, f"{origin}#data.rows[{i}]"
-                return
-    yield payload, origin
+def _property_keys(
+    item: dict[str, Any], keys: dict[Any, str], known: dict[Any, frozenset[str]]
+) -> frozenset[str] | None:
+    """The lower-case names under ``properties`` (None when the item has no ``properties``).
 
-
-def _property_keys(item: dict[str, Any]) -> frozenset[str] | None:
+    ``known`` maps the raw names, in order, to their set: documents of one kind share it.
+    """
     for key, value in item.items():
-        if isinstance(key, str) and key.lower() == "properties":
-            return frozenset(str(k).lower() for k in value) if isinstance(value, dict) else frozenset()
-    return None
-
-
-def _is_resource(item: dict[str, Any]) -> bool:
-    return any(isinstance(k, str) and k.lower() in ("id", "compliancestate") for k in item)
-
-
-def _create_output(payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """``az ... create`` output: one key (``newVNet``, ``NewNSG``, ``publicIp``, ``NewNIC``, ``loadBalancer``,
-    ``vnetGateway``...) around the resource it created. (key, resource), or None."""
-    if len(payload) != 1:
-        return None
-    ((key, inner),) = payload.items()
-    if not isinstance(key, str) or key.lower() in ("properties", "value", "data") or not isinstance(inner, dict):
-        return None
-    return (key, inner) if _is_resource(inner) else None
-
-
-def _is_template(payload: Any) -> bool:
-    """An ARM template or parameters file (``az bicep build``, ``az group export``, a repository's azuredeploy.json)."""
-    if not isinstance(payload, dict):
-        return False
-    keys = {k.lower() for k in payload if isinstance(k, str)}
-    schema = payload.get("$schema")
-    if isinstance(schema, str) and ("deploymenttemplate" in schema.lower() or "deploymentparameters" in schema.lower()):
-        return True
-    return "contentversion" in keys and bool(keys & {"resources", "parameters"}) and "id" not in keys
-
-
-TEMPLATE_ADVICE = (
-    "ARM template: resolve it first (az deployment group what-if, or az bicep build), "
-    "then export the deployed resources (az aks show, az resource show, az graph query)"
-)
-T_K8S_VERSIONS = resource_types.T_K8S_VERSIONS
-# The last segment of each known type, as a file name's <collection> part says it.
-_COLLECTIONS: dict[str, str] = {name.rsplit("/", 1)[-1]: name for name in resource_types.TYPES}
-_REGION = re.compile(r"^[a-z][a-z0-9]{2,40}$")
-
-
-def _versions_payload(payload: Any) -> bool:
-    """``az aks get-versions`` output: ``{"values": [{"version": ...}]}`` (the kubernetesVersions API),
-    or the older ``orchestrators`` document."""
-    if not isinstance(payload, dict):
-        return False
-    t = payload.get("type")
-    if isinstance(t, str) and t.lower() in (T_K8S_VERSIONS, "microsoft.containerservice/locations/orchestrators"):
-        return True
-    if _is_resource(payload):
-        return False  # a resource that happens to hold a list named "values"
-    for key, field_name in (("values", "version"), ("orchestrators", "orchestratorVersion")):
-        found = payload.get(key)
-        if isinstance(found, list) and found and all(isinstance(v, dict) and field_name in v for v in found):
-            return True
-    return False
-
-
-def _file_parts(origin: str) -> list[str]:
-    """``dir/aks-1.diagnosticSettings.json`` -> ["aks-1", "diagnosticSettings"]; stdin has none."""
-    if origin.startswith("<"):
-        return []
-    name = os.path.basename(origin.split("#", 1)[0])
-    stem = name[: -len(".json")] if name.lower().endswith(".json") else name
-    return stem.split(".")
-
-
-def named_collection(origin: str) -> tuple[str, str] | None:
-    """(owner, type) of a file named ``<owner>.<collection>.json``, None when the name says neither."""
-    parts = _file_parts(origin)
-    for i in range(1, len(parts)):
-        kind = _COLLECTIONS.get(parts[i].lower())
-        if kind is not None:
-            return ".".join(parts[:i]), kind
+        if isinstance(key, str) and (keys.get(key) or lower_key(key, keys)) == "properties":
+            if not isinstance(value, dict):
+                return frozenset()
+            raw = tuple(value)
+            found = known.get(raw)
+            if found is None:
+                found = frozenset(
+                    (keys.get(k) or lower_key(k, keys)) if isinstance(k, str) else str(k).lower() for k in raw
+                )
+                found = known[raw] = known.setdefault(found, found)
+            return found
     return None
 
 
@@ -281,27 +165,37 @@ class Estate:
     _pending: list[tuple[str, str, str]] = field(default_factory=list)
     # `az aks get-versions` outputs: region ("" = not said) -> (response, origin).
     kubernetes_versions: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    # Per run: one lower-case string per key spelling (``fold``), one frozenset per set of property
+    # names (documents of a type share theirs). They live as long as the documents that use them.
+    _keys: dict[Any, str] = field(default_factory=dict, repr=False)
+    _key_sets: dict[Any, frozenset[str]] = field(default_factory=dict, repr=False)
+    # One copy of each text value (``fold``) and of each part of an id (``ids.parse_id``).
+    _texts: dict[str, str] = field(default_factory=dict, repr=False)
 
     # --- building -----------------------------------------------------------------
-    def add_payload(self, payload: Any, origin: str) -> int:
-        """Add every resource found in one parsed JSON payload; returns how many."""
-        if _is_template(payload):
+    def add_payload(self, payload: Any, origin: str, *, consume: bool = False) -> int:
+        """Add every resource found in one parsed JSON payload; returns how many.
+
+        ``consume``: the payload is the caller's to give away (a file just parsed); its lists are
+        emptied as their items are folded, so a large file is not held twice.
+        """
+        if is_template(payload):
             self.problems.append(Problem(origin, f"skipped: {TEMPLATE_ADVICE}"))
             return 0
-        if _versions_payload(payload):
+        if is_versions(payload):
             self._add_versions(payload, origin)
             return 0
-        if isinstance(payload, dict) and not _is_resource(payload):
-            wrapped = _create_output(payload)
+        if isinstance(payload, dict) and not is_resource(payload):
+            wrapped = create_output(payload)
             if wrapped is not None:
-                return self.add_payload(wrapped[1], f"{origin}#{wrapped[0]}")
+                return self.add_payload(wrapped[1], f"{origin}#{wrapped[0]}", consume=consume)
             typed = self._typed_list(payload, origin)
         else:
             typed = False
-        if not typed and _empty_list(payload) and (named := named_collection(origin)) is not None:
+        if not typed and is_empty_list(payload) and (named := named_collection(origin)) is not None:
             self._pending.append((named[1], named[0], origin))
         added = 0
-        for item, where in _items(payload, origin):
+        for item, where in items(payload, origin, consume):
             if not isinstance(item, dict):
                 self.problems.append(
                     Problem(where, f"skipped: expected a resource object, found {type(item).__name__}")
@@ -309,7 +203,7 @@ class Estate:
                 continue
             found: list[dict[str, Any]] = []
             try:
-                data = fold(item, found)
+                data = fold(item, found, 0, self._keys, self._texts)
             except TooDeep as exc:
                 self.problems.append(Problem(where, f"skipped: {exc}"))
                 continue
@@ -325,11 +219,16 @@ class Estate:
             if not isinstance(rid, str) or not ids.is_arm_id(rid):
                 self.problems.append(Problem(where, f"skipped: no ARM resource id (id={str(rid)[:80]!r})"))
                 continue
-            self._add(Doc(data, rid, ids.norm(rid), _doc_type(data, rid), where, property_keys=_property_keys(item)))
+            parsed = ids.parse_id(rid, self._texts)
+            property_keys = _property_keys(item, self._keys, self._key_sets)
+            self._add(
+                Doc(data, rid, parsed.id, _doc_type(data, parsed), where, property_keys=property_keys, parsed=parsed)
+            )
             added += 1
             for child in found:
                 cid = child["id"]
-                self._add(Doc(child, cid, ids.norm(cid), _doc_type(child, cid), where, embedded=True))
+                parsed = ids.parse_id(cid, self._texts)
+                self._add(Doc(child, cid, parsed.id, _doc_type(child, parsed), where, embedded=True, parsed=parsed))
         return added
 
     def _typed_list(self, payload: dict[str, Any], origin: str) -> bool:
@@ -378,8 +277,8 @@ class Estate:
             )
         if not isinstance(region, str):
             named = named_collection(origin)
-            parts = _file_parts(origin)
-            if named is not None and named[1] == T_K8S_VERSIONS:
+            parts = file_parts(origin)
+            if named is not None and named[1] == resource_types.T_K8S_VERSIONS:
                 region = named[0]
             elif len(parts) == 2 and parts[1].lower() in ("kubernetesversions", "orchestrators"):
                 region = parts[0]
@@ -445,7 +344,7 @@ class Estate:
         for doc in self.docs.values():
             if doc.type == POLICY_STATES:
                 continue
-            parsed = ids.parse(doc.id)
+            parsed = doc.rid
             is_target = doc.type in resource_types.TARGET_TYPES and doc.name.lower() == low
             is_subscription = doc.type == resource_types.T_SUBSCRIPTION and low in (
                 parsed.subscription,
@@ -491,7 +390,7 @@ class Estate:
             elif (doc.embedded and not existing.embedded) or len(doc.data) <= len(existing.data):
                 return
             self._by_type[existing.type].remove(existing)
-            parent = ids.parse(existing.id).parent if existing.type != POLICY_STATES else ""
+            parent = existing.rid.parent if existing.type != POLICY_STATES else ""
             if parent:
                 self._children[parent].remove(existing)
             self._by_rg_remove(existing)
@@ -502,7 +401,7 @@ class Estate:
         if doc.type == POLICY_STATES:
             self._coverage.add((POLICY_STATES, ids.norm(doc.id)))
             return
-        parsed = ids.parse(doc.id)
+        parsed = doc.rid
         if parsed.parent:
             self._children[parsed.parent].append(doc)
         if parsed.resource_group:
@@ -512,7 +411,7 @@ class Estate:
             self._coverage.add((doc.type, parsed.subscription))
 
     def _by_rg_remove(self, doc: Doc) -> None:
-        parsed = ids.parse(doc.id)
+        parsed = doc.rid
         for bucket in (
             self._by_rg.get((parsed.subscription, parsed.resource_group, doc.type)),
             self._by_sub.get((parsed.subscription, doc.type)),
@@ -590,9 +489,3 @@ def estate_from_payloads(payloads: Iterable[Any], origin: str = "<input>") -> Es
         estate.add_payload(payload, f"{origin}[{i}]")
     estate.resolve_pending()
     return estate
-
-
-def _empty_list(payload: Any) -> bool:
-    if isinstance(payload, list):
-        return not payload
-    return isinstance(payload, dict) and payload.get("value") == [] and not _is_resource(payload)

@@ -8,13 +8,12 @@ they are displayed as the source spelled them.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 
-@lru_cache(maxsize=1 << 17)
-def norm(resource_id: str) -> str:
-    """The comparison key of an id: lower case, single slashes, no trailing slash."""
+def normalise(resource_id: str) -> str:
+    """``norm`` without its cache: for ids seen once (a document's own id, as the Estate adds it)."""
     rid = resource_id.strip().lower()
     while "//" in rid:
         rid = rid.replace("//", "/")
@@ -25,6 +24,12 @@ def norm(resource_id: str) -> str:
     return rid
 
 
+# Lookups repeat the ids of one target's neighbourhood many times over; an Estate parses and
+# normalises each document's own id once, without these caches (``parse_id``), so loading a
+# large estate neither churns them nor keeps its ids alive after the run.
+norm = lru_cache(maxsize=1 << 17)(normalise)
+
+
 def has_surrogates(text: str) -> bool:
     """Lone UTF-16 surrogates (valid JSON escapes, invalid text): no store or HTTP call can carry them."""
     # Nearly every id is ASCII: one C-level check instead of a Python loop over its characters.
@@ -32,15 +37,15 @@ def has_surrogates(text: str) -> bool:
 
 
 def is_arm_id(value: object) -> bool:
-    if not isinstance(value, str) or has_surrogates(value):
+    if not isinstance(value, str):
         return False
-    low = value.strip().lower()
-    return low.startswith("/subscriptions/") or low.startswith("/providers/")
+    # Only the first characters decide; lower-casing the whole id would copy it.
+    low = value.lstrip()[:15].lower()
+    return (low.startswith("/subscriptions/") or low.startswith("/providers/")) and not has_surrogates(value)
 
 
-@dataclass(frozen=True)
-class ResourceId:
-    """The parts of an ARM id, in normal (lower-case) form."""
+class ResourceId(NamedTuple):
+    """The parts of an ARM id, in normal (lower-case) form (a named tuple: made once per document)."""
 
     id: str
     subscription: str
@@ -51,17 +56,44 @@ class ResourceId:
     parent: str  # id of the parent resource ("" for top-level resources)
 
 
-@lru_cache(maxsize=65536)
-def parse(resource_id: str) -> ResourceId:
+def parse_id(resource_id: str, strings: dict[str, str] | None = None) -> ResourceId:
     """Parse any ARM id (resource, child resource, extension resource, scope).
 
     ``providers`` is a keyword only where a resource type may start, so a resource
     that happens to be named "providers" is still a name. Extension resources
     (``<scope>/providers/Microsoft.Insights/diagnosticSettings/x``) take the provider
     of their last ``providers`` segment; their parent is the scope they extend.
+
+    ``strings``, when given, holds one copy of each subscription, resource group, provider,
+    type and parent across the ids parsed with it (an Estate's documents share theirs).
     """
-    rid = norm(resource_id)
-    parts = [p for p in rid.split("/") if p]
+    rid = normalise(resource_id)
+    parts = rid[1:].split("/")
+    n = len(parts)
+    if (
+        n >= 8
+        and not n % 2
+        and parts[0] == "subscriptions"
+        and parts[2] == "resourcegroups"
+        and parts[4] == "providers"
+        and "providers" not in parts[6::2]
+        and all(parts)
+    ):
+        # The common shapes, /subscriptions/s/resourceGroups/g/providers/P/T/n[/T2/n2...], without
+        # the general walk: the same parts, in the same order, as it finds them.
+        sub, rg, provider, name = parts[1], parts[3], parts[5], parts[-1]
+        rtype = provider + "/" + "/".join(parts[6::2])
+        # A top-level resource's parent is its resource group ("/subscriptions/" + sub +
+        # "/resourcegroups/" + rg: 31 characters and theirs); a child's, the id less its last two parts.
+        parent = rid[: len(sub) + len(rg) + 31] if n == 8 else rid[: len(rid) - len(parts[-2]) - len(name) - 2]
+        if strings is not None:
+            sub = strings.setdefault(sub, sub)
+            rg = strings.setdefault(rg, rg)
+            provider = strings.setdefault(provider, provider)
+            rtype = strings.setdefault(rtype, rtype)
+            parent = strings.setdefault(parent, parent)
+        return ResourceId(rid, sub, rg, provider, rtype, name, parent)
+    parts = [p for p in parts if p]
     sub = rg = ""
     i = 0
     if len(parts) >= 2 and parts[0] == "subscriptions":
@@ -99,6 +131,12 @@ def parse(resource_id: str) -> ResourceId:
         rtype, name, parent = "microsoft.resources/subscriptions", sub, ""
     else:
         rtype = ""
+    if strings is not None:
+        sub = strings.setdefault(sub, sub)
+        rg = strings.setdefault(rg, rg)
+        provider = strings.setdefault(provider, provider)
+        rtype = strings.setdefault(rtype, rtype)
+        parent = strings.setdefault(parent, parent)
     return ResourceId(
         id=rid,
         subscription=sub,
@@ -108,6 +146,9 @@ def parse(resource_id: str) -> ResourceId:
         name=name,
         parent=parent,
     )
+
+
+parse = lru_cache(maxsize=1 << 16)(parse_id)
 
 
 def scope_contains(scope: str, resource_id: str) -> bool:

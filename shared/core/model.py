@@ -6,6 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from shared.core.serialize import iso_utc, parse_utc
@@ -42,12 +43,14 @@ class Severity(enum.StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Severity:
-        for member in cls:
-            if member.value.lower() == text.strip().lower():
-                return member
-        raise ValueError(f"unknown severity {text!r}; expected one of {[m.value for m in cls]}")
+        found = _SEVERITY_BY_NAME.get(text) or _SEVERITY_BY_NAME.get(text.strip().lower())
+        if found is None:
+            raise ValueError(f"unknown severity {text!r}; expected one of {[m.value for m in cls]}")
+        return found
 
 
+# Every finding's severity is parsed again to score it: a lookup, its exact spelling first.
+_SEVERITY_BY_NAME: dict[str, Severity] = {m.value: m for m in Severity} | {m.value.lower(): m for m in Severity}
 SEVERITY_WEIGHT = {Severity.HIGH: 10, Severity.MEDIUM: 5, Severity.LOW: 2, Severity.INFORMATIONAL: 0}
 SEVERITY_RANK = {Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFORMATIONAL: 0}
 
@@ -96,7 +99,22 @@ class Finding:
 
     def to_record(self) -> dict[str, Any]:
         """JSON-ready dict; datetimes as ISO 8601 UTC with a Z."""
-        out: dict[str, Any] = {}
+        values = _ALL_VALUES(self)
+        if (
+            type(values[_TIME_GENERATED]) is datetime
+            and type(values[_SOURCE_READ_AT]) is datetime
+            and type(values[_EVIDENCE]) is dict
+            and type(values[_TAGS]) is dict
+            and _PLAIN_TYPES.issuperset(map(type, _PLAIN_VALUES(values)))
+        ):
+            # What the engine makes: the same record as below, the fields' types checked in C.
+            out = dict(zip(FINDING_FIELDS, values, strict=True))
+            out["TimeGenerated"] = _iso_utc(values[_TIME_GENERATED])
+            out["Evidence"] = dict(values[_EVIDENCE])
+            out["SourceReadAt"] = _iso_utc(values[_SOURCE_READ_AT])
+            out["Tags"] = dict(values[_TAGS])
+            return out
+        out = {}
         for name in FINDING_FIELDS:
             value = getattr(self, name)
             if isinstance(value, datetime):
@@ -129,6 +147,53 @@ class Finding:
 
 
 FINDING_FIELDS: tuple[str, ...] = tuple(Finding.__dataclass_fields__)
+
+
+class Deferred:
+    """A finding's text worked out when it is read, and not kept: findings held for a report do
+    not each carry a copy of what their target and control already say (``Finding.RecordId``,
+    ``Finding.Remediation``; the engine makes them). Reading the field gives the text."""
+
+    __slots__ = ()
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+
+def _deferrable(name: str) -> None:
+    """Finding.<name> reads through a Deferred value; everything else sees the text only."""
+    slot = Finding.__dict__[name]
+
+    def get(finding: Finding) -> Any:
+        value = slot.__get__(finding, Finding)
+        return value.text() if isinstance(value, Deferred) else value
+
+    setattr(Finding, name, property(get, slot.__set__, doc=f"The finding's {name} (text)."))
+
+
+_deferrable("RecordId")
+_deferrable("Remediation")
+
+_ALL_VALUES = attrgetter(*FINDING_FIELDS)
+_TIME_GENERATED, _EVIDENCE, _SOURCE_READ_AT, _TAGS = (
+    FINDING_FIELDS.index(name) for name in ("TimeGenerated", "Evidence", "SourceReadAt", "Tags")
+)
+_PLAIN_VALUES = itemgetter(
+    *(i for i in range(len(FINDING_FIELDS)) if i not in (_TIME_GENERATED, _EVIDENCE, _SOURCE_READ_AT, _TAGS))
+)
+_PLAIN_TYPES = frozenset({str, bool, int, float, type(None)})
+# A run's findings share their two times: each is formatted once, not twice per finding. Equal
+# datetimes format alike (aware ones are the same instant in UTC), so the cache may key on them.
+_ISO_CACHE: dict[datetime, str] = {}
+
+
+def _iso_utc(value: datetime) -> str:
+    found = _ISO_CACHE.get(value)
+    if found is None:
+        if len(_ISO_CACHE) >= 256:
+            _ISO_CACHE.clear()
+        found = _ISO_CACHE[value] = iso_utc(value)
+    return found
 
 
 @dataclass(frozen=True)
