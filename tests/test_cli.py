@@ -675,6 +675,9 @@ def test_evaluate_the_sample_estate_in_80_columns(
     assert {r["ControlId"] for r in records} <= words  # every control id whole, on a line of its own
     joined = "".join(lines)
     assert all(r["ResourceId"] in joined for r in records)  # ids folded at 80 columns, never cut
+    folded = [line for line in lines if line.startswith("/subscriptions/")]
+    continued = [lines[lines.index(line) + 1] for line in folded if len(line) > 60]
+    assert continued and all(line.startswith("/") for line in continued)  # broken between segments, not in a name
     reasons = " ".join(" ".join(line.split()) for line in lines)
     assert all(" ".join(r["Reason"].split()) in reasons for r in records)  # reasons wrapped, whole
     assert "..." not in out

@@ -49,9 +49,21 @@ def wrap(text: str, width: int) -> tuple[str, ...]:
 
 
 def fold(text: str, width: int) -> list[str]:
-    """An id in pieces of ``width`` characters (all of them kept)."""
+    """An id in pieces of at most ``width`` characters, all of them kept.
+
+    A piece ends before a ``/`` where one falls in its second half, so that a resource id
+    breaks between its segments (``.../resourceGroups/rg`` then ``/providers/...``), never
+    inside a name, unless a segment is longer than half the width.
+    """
     width = max(1, width)
-    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
+    pieces: list[str] = []
+    while len(text) > width:
+        cut = text.rfind("/", 0, width + 1)
+        if cut <= width // 2:
+            cut = width
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text] if text or not pieces else pieces
 
 
 def rows_block(rows: Sequence[Row], width: int) -> list[Line]:
