@@ -58,7 +58,7 @@ def svg(measured: list[dict[str, Any]]) -> str:
     rows = [(s, [n for n in SERIES if n in s["commands"]]) for s in measured]
     shown = {n for _, names in rows for n in names}
     height = top + sum(len(names) * bar + gap + 18 for _, names in rows) + 56 + 16 * ((len(shown) + 1) // 2)
-    width = label_w + 2 * panel_w + 60
+    width = label_w + 2 * panel_w + 110
     walls = [_median(s["commands"][n], "wall") for s, names in rows for n in names]
     rss = [_median(s["commands"][n], "rss_mb") for s, names in rows for n in names]
     lo, hi = math.floor(math.log10(min(walls))), math.ceil(math.log10(max(walls)))
