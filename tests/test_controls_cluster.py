@@ -177,6 +177,30 @@ CASES_LIST = [
     ),
     Case(
         "AKS.PrivateClusterNoPublicFQDN",
+        "unset-with-a-public-name",
+        FAIL,
+        props(
+            apiServerAccessProfile={"enablePrivateClusterPublicFQDN": REMOVE},
+            fqdn="aks1-3f2a8c1e.hcp.westeurope.azmk8s.io",
+        ),
+        reason=("publishes a public FQDN (aks1-3f2a8c1e.hcp.westeurope.azmk8s.io)", "not set"),
+    ),
+    Case(
+        "AKS.PrivateClusterNoPublicFQDN",
+        "unset-with-only-the-private-name",
+        PASS,
+        props(apiServerAccessProfile={"enablePrivateClusterPublicFQDN": REMOVE}),
+        reason=("only its private FQDN",),
+    ),
+    Case(
+        "AKS.PrivateClusterNoPublicFQDN",
+        "unset-with-neither-name",
+        UNKNOWN,
+        props(apiServerAccessProfile={"enablePrivateClusterPublicFQDN": REMOVE}, privateFQDN=REMOVE),
+        reason=("neither the public nor the private FQDN",),
+    ),
+    Case(
+        "AKS.PrivateClusterNoPublicFQDN",
         "not-private",
         NA,
         public(authorizedIPRanges=["203.0.113.0/24"]),

@@ -351,7 +351,7 @@ VERDICTS: list[V] = [
     V("specs/aks/2022-03-01.ManagedClustersCreate_PrivateClusterPublicFQDN.json", "clustername1",
       "AKS.AuthorizedIPRanges", "NotApplicable", "a private API server"),
     V("specs/aks/2023-03-01.ManagedClustersCreate_PrivateClusterFQDNSubdomain.json", "clustername1",
-      "AKS.PrivateClusterNoPublicFQDN", "Pass", "private, and no enablePrivateClusterPublicFQDN"),
+      "AKS.PrivateClusterNoPublicFQDN", "Pass", "private, no enablePrivateClusterPublicFQDN, only privateFQDN reported"),
     V("specs/aks/2022-04-01.ManagedClustersCreate_ManagedNATGateway.json", "clustername1", "AKS.EgressThroughFirewall",
       "Fail", "outboundType managedNATGateway"),
     V("specs/aks/2022-09-01.ManagedClustersCreate_UserAssignedNATGateway.json", "clustername1",

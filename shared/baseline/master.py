@@ -10,7 +10,7 @@ from shared.baseline import bicep, control, flag_control
 from shared.baseline import read as r
 from shared.baseline.context import Context
 from shared.baseline.model import Control, Remediation, Topic, Verdict
-from shared.baseline.verdicts import check, failed, not_applicable, passed
+from shared.baseline.verdicts import check, failed, not_applicable, passed, unknown
 from shared.core.documents import Doc
 from shared.core.model import Severity, TargetKind
 
@@ -109,15 +109,43 @@ def authorized_ip_ranges(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
         bicep=bicep(TargetKind.CLUSTER, {"apiServerAccessProfile.enablePrivateClusterPublicFQDN": False}),
     ),
     references=(DOC_PRIVATE,),
-    reads=("apiServerAccessProfile.enablePrivateCluster", "apiServerAccessProfile.enablePrivateClusterPublicFQDN"),
+    reads=(
+        "apiServerAccessProfile.enablePrivateCluster",
+        "apiServerAccessProfile.enablePrivateClusterPublicFQDN",
+        "fqdn",
+        "privateFQDN",
+    ),
 )
 def private_cluster_no_public_fqdn(t: Doc, ctx: Context, p: Mapping[str, Any]) -> Verdict:
     if not is_private(t):
         return not_applicable("Not a private cluster.", enablePrivateCluster=False)
     public_fqdn = r.flag(t.data, "apiServerAccessProfile.enablePrivateClusterPublicFQDN")
-    return check(
-        public_fqdn is not True,
-        "The private cluster has no public FQDN.",
-        "The private cluster also publishes a public FQDN (enablePrivateClusterPublicFQDN is true).",
-        enablePrivateClusterPublicFQDN=public_fqdn,
+    if public_fqdn is not None:
+        return check(
+            public_fqdn is False,
+            "The private cluster has no public FQDN.",
+            "The private cluster also publishes a public FQDN (enablePrivateClusterPublicFQDN is true).",
+            enablePrivateClusterPublicFQDN=public_fqdn,
+        )
+    # Unset, the API decides (a private cluster gets a public FQDN unless it is turned off), so the
+    # names the cluster reports are the evidence: ``fqdn`` is the public one, ``privateFQDN`` the
+    # private one. A document with neither (an export cut short) shows nothing either way.
+    fqdn = r.text(t.data, "fqdn")
+    if fqdn:
+        return failed(
+            f"The private cluster publishes a public FQDN ({fqdn}); enablePrivateClusterPublicFQDN is not set.",
+            enablePrivateClusterPublicFQDN=None,
+            fqdn=fqdn,
+        )
+    private_fqdn = r.text(t.data, "privateFQDN")
+    if private_fqdn:
+        return passed(
+            "The private cluster has no public FQDN (it reports only its private FQDN).",
+            enablePrivateClusterPublicFQDN=None,
+            privateFQDN=private_fqdn,
+        )
+    return unknown(
+        "enablePrivateClusterPublicFQDN is not set and the document reports neither the public nor the private "
+        "FQDN, so whether a public name exists cannot be told.",
+        enablePrivateClusterPublicFQDN=None,
     )
