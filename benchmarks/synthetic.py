@@ -203,6 +203,8 @@ def cluster_docs(
             "kubernetesVersion": "1.36",
             "currentKubernetesVersion": "1.36.2",
             "nodeResourceGroup": f"MC_{rg}_{name}_westeurope",
+            # The API server's names, as ARM reports them: a public cluster's fqdn, a private one's privateFQDN only.
+            **({"fqdn": f"{name}-dns.hcp.westeurope.azmk8s.io"} if weak else {"privateFQDN": f"{name}.privatelink.westeurope.azmk8s.io"}),
             "enableRBAC": True,
             "disableLocalAccounts": not weak,
             "supportPlan": "KubernetesOfficial",
