@@ -104,11 +104,12 @@ def test_dev_storage_keeps_what_one_command_stored_for_the_next(
             s.bind(("127.0.0.1", 0))
             return int(s.getsockname()[1])
 
-    def start() -> tuple[subprocess.Popen[str], str]:
+    def start(sigint: object = signal.SIG_DFL) -> tuple[subprocess.Popen[str], str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "shared.cli", "dev-storage", "--location", str(tmp_path / "data"),
              "--table-port", str(table), "--queue-port", str(queue)],
             cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),  # type: ignore[arg-type]
         )  # fmt: skip
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -131,7 +132,9 @@ def test_dev_storage_keeps_what_one_command_stored_for_the_next(
         assert main(["scan", "--source", str(estate), "--fail-on", "none"]) == 0
     finally:
         stop(proc)
-    proc, _ = start()  # started again on the same folder: what the scan stored is still there
+    # Started again on the same folder: what the scan stored is still there. This time with SIGINT
+    # ignored, as a non-interactive shell starts a background command: Ctrl-C must stop it all the same.
+    proc, _ = start(signal.SIG_IGN)
     try:
         capsys.readouterr()
         assert len(_state(capsys)) > 100

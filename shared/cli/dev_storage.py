@@ -80,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"  export ComplianceStorage='{connection_string(args.table_port, args.queue_port)}'")
         print("  aks-compliance scan --source examples/estate && aks-compliance state")
         print("Ctrl-C stops it; the data stays for next time.", flush=True)
+        # Ctrl-C (and a process manager's SIGTERM) stop it even where SIGINT came in ignored, as it
+        # does for a command started in the background by a non-interactive shell: Python then keeps
+        # SIG_IGN and the storage would outlive every request to stop.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
         with contextlib.suppress(KeyboardInterrupt):
             proc.wait()
         return 0
@@ -88,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
             os.killpg(proc.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _free_port() -> int:
