@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from story_clock import story_main as main
 
 from devtools.azurite import Azurite
-from shared.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

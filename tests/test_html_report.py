@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from story_clock import story_main
 
 from benchmarks.synthetic import estate as synthetic_estate
 from devtools.azurite import Azurite
@@ -557,17 +558,18 @@ def story(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             mp.setenv(f"COMPLIANCE_{var}_TABLE", f"{name}{suffix}")
         mp.setenv("COMPLIANCE_LOGS_FILE", str(work / "logs.jsonl"))
         assert (
-            cli.main(["scan", "--source", str(estate), "--read-time", "2026-11-27T08:00:00Z", "--fail-on", "none"]) == 0
+            story_main(["scan", "--source", str(estate), "--read-time", "2026-11-27T08:00:00Z", "--fail-on", "none"])
+            == 0
         )
         changes = str(ROOT / "examples" / "events" / "changes")
-        assert cli.main(["replay", *EVENTS, "--source", str(estate), "--changes", changes, "--at-event-time"]) == 0
+        assert story_main(["replay", *EVENTS, "--source", str(estate), "--changes", changes, "--at-event-time"]) == 0
         from shared.core.settings import Settings
         from shared.service import runtime
 
         store = runtime.store_from_settings(Settings.from_env())
         page = work / "report.html"
         started = time.perf_counter()
-        code = cli.main(["report", "--from-store", "--out", str(page)])
+        code = story_main(["report", "--from-store", "--out", str(page)])
         yield {
             "code": code,
             "page": page,

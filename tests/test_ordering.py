@@ -130,7 +130,7 @@ def test_any_delivery_order_ends_in_the_final_state(azurite: Azurite, schedule: 
     queue = MemoryQueue()
     pipeline = Pipeline(
         store=store, source=MemorySource(world, clock), publisher=RecordingPublisher(), queue=queue,
-        settings=Settings(),
+        settings=Settings(), clock=clock,
     )  # fmt: skip
     for target in WATCHED:
         pipeline.process(WorkItem(target, "Schedule"))

@@ -283,7 +283,7 @@ def test_events_outside_the_allow_list_are_dropped(world: World, store: Store) -
     world.scan()
     pipeline = Pipeline(
         store=store, source=world.source, publisher=world.publisher, queue=world.queue,
-        settings=Settings(scope_subscriptions=frozenset({DEV})),
+        settings=Settings(scope_subscriptions=frozenset({DEV})), clock=world.clock,
     )  # fmt: skip
     handled = pipeline.handle_event(write_event(ACR, world.clock()))
     assert handled.items == () and "allow-list" in handled.dropped

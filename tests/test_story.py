@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from story_clock import story_main as main
 
 from devtools.azurite import Azurite
-from shared.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = sorted(str(p) for p in (ROOT / "examples" / "events").glob("*.json"))
