@@ -35,6 +35,7 @@ from shared.core.serialize import json_safe
 from shared.reports import text as report
 from shared.reports.common import Summary
 from shared.reports.records import CATALOG_FIELDS, TARGET_FIELDS, JsonWriter
+from shared.reports.table import wrap
 from shared.reports.tabular import CSV_COLUMNS, CsvWriter, JunitWriter
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
@@ -875,3 +876,20 @@ def test_no_internal_words_reach_people(results: list[TargetResult]) -> None:
 def test_catalog_rejects_unknown_format() -> None:
     with pytest.raises(ValueError, match="unknown catalog format"):
         report.render_catalog(CONTROLS, "yaml", "1.2.0")
+
+
+@pytest.mark.parametrize("width", [60, 74])  # wider than "/subscriptions/<guid>": it breaks between segments
+def test_a_reason_quoting_a_resource_id_breaks_it_between_segments(width: int) -> None:
+    rid = (
+        "/subscriptions/3f2c8a41-6d9e-4b7a-a2c5-8e1f0d3b9c67/resourceGroups/rg-network-hub/providers"
+        "/Microsoft.Network/virtualNetworks/vnet-hub-westeurope/subnets/snet-aks-system-nodes"
+    )
+    reason = f"Cannot judge: subnet {rid} was not read (Microsoft.Network/virtualNetworks/subnets/read)."
+    lines = wrap(reason, width)
+    assert all(len(line) <= width for line in lines)
+    start = next(i for i, line in enumerate(lines) if line.startswith("/subscriptions/"))
+    end = next(i for i in range(start, len(lines)) if "snet-aks-system-nodes" in lines[i])
+    folded = "".join(lines[start : end + 1]).split(" ", 1)[0]
+    assert folded == rid  # the id whole once its pieces are put together
+    assert all(line.startswith("/") for line in lines[start + 1 : end + 1])  # each piece a run of its segments
+    assert " ".join(lines[:start]) + " " == reason[: reason.index(rid)]  # the words around it wrapped as words

@@ -41,11 +41,28 @@ Row = tuple[Sequence[tuple[str, str, int]], str, str, bool]
 
 @lru_cache(maxsize=65536)
 def wrap(text: str, width: int) -> tuple[str, ...]:
-    """``text`` on lines of at most ``width`` characters; words longer than that are folded, never cut."""
+    """``text`` on lines of at most ``width`` characters; words longer than that are folded, never cut.
+
+    A long word is most often a resource id a reason quotes ("subnet /subscriptions/..."): it is
+    folded as ids are (``fold``: between its segments), starting on a line of its own.
+    """
     text = " ".join(text.split())
+    width = max(1, width)
     if len(text) <= width:
         return (text,)
-    return tuple(textwrap.wrap(text, max(1, width), break_long_words=True, break_on_hyphens=False)) or ("",)
+    if all(len(word) <= width for word in text.split(" ")):
+        return tuple(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)) or ("",)
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        pieces = fold(word, width) if len(word) > width else [word]
+        for i, piece in enumerate(pieces):
+            if line and (i > 0 or len(line) + 1 + len(piece) > width):
+                lines.append(line)
+                line = piece
+            else:
+                line = f"{line} {piece}" if line else piece
+    return (*lines, line) if line else tuple(lines)
 
 
 def fold(text: str, width: int) -> list[str]:
