@@ -201,6 +201,13 @@ CASES_LIST = [
     ),
     Case(
         "AKS.PrivateClusterNoPublicFQDN",
+        "unset-with-a-name-that-is-not-text",
+        UNKNOWN,
+        props(apiServerAccessProfile={"enablePrivateClusterPublicFQDN": REMOVE}, fqdn={"host": "aks1"}),
+        evidence=names_property("fqdn"),
+    ),
+    Case(
+        "AKS.PrivateClusterNoPublicFQDN",
         "not-private",
         NA,
         public(authorizedIPRanges=["203.0.113.0/24"]),

@@ -4,9 +4,8 @@
 #
 # Every document, alone and in the estates below, evaluates without an error; nothing passes
 # on evidence it does not have; and the verdicts in VERDICTS were checked by hand against the
-# document, each with the reason it is right. A verdict that the control functions get wrong
-# today is marked xfail(strict=True) with the right verdict: the fix flips it to a pass, and
-# strict makes the test fail until the mark is removed.
+# document, each with the reason it is right. A verdict the control functions get wrong goes in
+# with its fix: a row here always passes.
 
 from __future__ import annotations
 
@@ -216,7 +215,6 @@ class V:
     control: str
     expected: str | frozenset[str]
     why: str
-    xfail: str = ""  # what the control functions get wrong today
     reason_has: str = ""
     reason_lacks: str = ""
     on: datetime = TODAY
@@ -417,8 +415,7 @@ def _finding(v: V) -> Finding:
 
 
 def _param(v: V) -> Any:
-    marks = [pytest.mark.xfail(strict=True, reason=v.xfail)] if v.xfail else []
-    return pytest.param(v, marks=marks, id=f"{Path(v.documents).stem}:{v.target}:{v.control}:{v.on.date()}")
+    return pytest.param(v, id=f"{Path(v.documents).stem}:{v.target}:{v.control}:{v.on.date()}")
 
 
 @pytest.mark.parametrize("v", [_param(v) for v in VERDICTS])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
@@ -152,12 +152,17 @@ FINDING_FIELDS: tuple[str, ...] = tuple(Finding.__dataclass_fields__)
 class Deferred:
     """A finding's text worked out when it is read, and not kept: findings held for a report do
     not each carry a copy of what their target and control already say (``Finding.RecordId``,
-    ``Finding.Remediation``; the engine makes them). Reading the field gives the text."""
+    ``Finding.Remediation``; the engine makes them). Reading the field gives ``make(a, b)``."""
 
-    __slots__ = ()
+    __slots__ = ("_a", "_b", "_make")  # two arguments in slots: no tuple per finding
+
+    def __init__(self, make: Callable[[Any, Any], str], a: Any, b: Any) -> None:
+        self._make = make
+        self._a = a
+        self._b = b
 
     def text(self) -> str:
-        raise NotImplementedError
+        return self._make(self._a, self._b)
 
 
 def _deferrable(name: str) -> None:

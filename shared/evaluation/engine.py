@@ -230,32 +230,11 @@ def _filled(parts: tuple[str, ...], values: Mapping[str, str]) -> str:
     return "".join(out)
 
 
-class _RecordId(Deferred):
+def _record_id(prefix: Any, key: bytes) -> str:
     """A finding's record id: blake2b of "<evaluation id>|<control id>", from the target's hash of the prefix."""
-
-    __slots__ = ("_key", "_prefix")
-
-    def __init__(self, prefix: Any, key: bytes) -> None:
-        self._prefix = prefix
-        self._key = key
-
-    def text(self) -> str:
-        digest = self._prefix.copy()
-        digest.update(self._key)
-        return str(digest.hexdigest())
-
-
-class _Remediation(Deferred):
-    """A finding's remediation: the control's template with the target's values (both shared)."""
-
-    __slots__ = ("_parts", "_values")
-
-    def __init__(self, parts: tuple[str, ...], values: Mapping[str, str]) -> None:
-        self._parts = parts
-        self._values = values
-
-    def text(self) -> str:
-        return _filled(self._parts, self._values)
+    digest = prefix.copy()
+    digest.update(key)
+    return str(digest.hexdigest())
 
 
 @dataclass(frozen=True)
@@ -399,9 +378,9 @@ def _evaluate(
         status_text = _STATUS_TEXT[status]
         prev = previous.get(control.id, "")
         # Worked out when read (a report that shows neither never pays for them): see Deferred.
-        record_id = cast(str, _RecordId(record_ids, step.record_key))
+        record_id = cast(str, Deferred(_record_id, record_ids, step.record_key))
         remediation = (
-            step.remediation[0] if len(step.remediation) == 1 else cast(str, _Remediation(step.remediation, fill))
+            step.remediation[0] if len(step.remediation) == 1 else cast(str, Deferred(_filled, step.remediation, fill))
         )
         findings.append(
             Finding(
