@@ -506,6 +506,9 @@ class Child:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return False
+        # The process can be reaped before the reader has taken its last lines ("dying <point>"):
+        # on a loaded machine that read a kill point as missed. Its pipe ends with it.
+        self._reader.join(timeout=10)
         return True
 
     def stop(self) -> None:
@@ -583,7 +586,7 @@ def worker_killed(ctx: Context) -> Row:
                         break
             else:
                 changes += [rig.change(OWN, others) for _ in range(2)]
-            if point != "timed" and child.wait_dead(30) and child.dying == point:
+            if point != "timed" and child.wait_dead(60) and child.dying == point:
                 kills[point] += 1
             if child.alive():
                 child.kill()
