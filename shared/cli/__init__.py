@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from shared import __version__
 from shared.baseline.model import Control
 from shared.baseline.registry import BASELINE_VERSION, CATALOG, CATALOG_BY_ID
-from shared.cli import dev_storage, doctor, options, render
+from shared.cli import dev_storage, doctor, options, parallel, render
 from shared.cli import evaluate as evaluate_cmd
 from shared.cli import pipeline as cli_pipeline
 from shared.core.clock import Clock, system_clock
@@ -77,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="markdown: also Pass, Exempt and NotApplicable (by default a pull-request comment shows Fail and Unknown)",
     )
     ev.add_argument("--verbose", action="store_true", help="list every skipped input item, not one line for all")
+    ev.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help="judge targets on N processes (default auto: one per available CPU, at most "
+        f"{parallel.MAX_JOBS}, from {parallel.MIN_TARGETS} targets on; table, json, jsonl, csv and junit)",
+    )
     ev.add_argument(
         "--fail-on",
         default="informational",
@@ -166,6 +174,13 @@ def _main(argv: Sequence[str] | None, clock: Clock) -> int:
     return cli_pipeline.run(args)
 
 
+def _jobs(text: str) -> int:
+    try:
+        return parallel.jobs_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _usage(message: str) -> int:
     print(f"aks-compliance: error: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -214,6 +229,10 @@ def _warn(message: str) -> None:
     print(f"aks-compliance: warning: {message}", file=sys.stderr)
 
 
+def _note(message: str) -> None:
+    print(f"aks-compliance: {message}", file=sys.stderr)
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     try:
         threshold = evaluate_cmd.threshold(args.fail_on)
@@ -243,7 +262,15 @@ def _evaluate(args: argparse.Namespace) -> int:
             for fmt, path in where
         ]
         count = evaluate_cmd.run(
-            read.estate, outputs, summary, config=read.config, now=read.now, controls=read.controls, warn=_warn
+            read.estate,
+            outputs,
+            summary,
+            config=read.config,
+            now=read.now,
+            controls=read.controls,
+            warn=_warn,
+            jobs=args.jobs or parallel.default_jobs(),
+            info=_note if args.verbose else None,
         )
     except BrokenPipeError:
         files.discard()

@@ -54,6 +54,13 @@ class Painter:
     def width(self) -> int:
         return self.out.width
 
+    def write_text(self, texts: Iterable[str]) -> None:
+        """Text laid out and coloured already (``text`` of each line, newlines included)."""
+        file = self.out.file
+        for text in texts:
+            file.write(text)
+        file.flush()
+
     def text(self, line: Line) -> str:
         if self.system is None and not self.plain_styles:
             return "".join(text for text, _ in line)

@@ -106,7 +106,7 @@ def target_short_name(resource_type: str) -> str:
 
 
 def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+    return f"{n:,} {word}{'' if n == 1 else 'es' if word.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
 def _one_line(text: str) -> str:
@@ -204,6 +204,17 @@ def _canonical(text: str, members: Sequence[Status] | Sequence[Severity]) -> str
     return next((m.value for m in members if m.value.lower() == text.strip().lower()), text)
 
 
+@dataclass(frozen=True)
+class Tally:
+    """One target's part of a ``Summary``."""
+
+    statuses: dict[str, int]
+    failing_by_severity: dict[str, int]
+    failing: int
+    failing_unknown: int
+    target: dict[str, Any]
+
+
 @dataclass
 class Summary:
     """What a run found, added up target by target (a streamed report knows it only at the end).
@@ -221,32 +232,43 @@ class Summary:
     failing_unknown: int = 0
 
     def add(self, result: TargetResult) -> None:
+        self.take(self.tally(result))
+
+    def tally(self, result: TargetResult) -> Tally:
+        """What ``result`` adds to the run, on its own (a worker process works it out; ``take`` adds it)."""
         counts = dict.fromkeys(self.statuses, 0)
-        failing = self.failing_by_severity
+        failing: dict[str, int] = {}
         counted = NEEDS_WORK if self.count_unknown else (Status.FAIL.value,)
         bar = -1 if self.threshold is None else self.threshold.rank
+        gate = gate_unknown = 0
         for f in result.findings:
             status, severity = f.Status, f.Severity
             if status not in counts:  # another spelling, or a status this version does not know
                 status = _canonical(status, STATUS_ORDER)
             counts[status] = counts.get(status, 0) + 1
             if status == Status.FAIL.value:
-                key = severity if severity in failing else _canonical(severity, SEVERITY_ORDER)
+                key = severity if severity in self.failing_by_severity else _canonical(severity, SEVERITY_ORDER)
                 failing[key] = failing.get(key, 0) + 1
             if bar >= 0 and status in counted and _RANK.get(severity, _rank(severity)) >= bar:
-                self.failing += 1
-                self.failing_unknown += status == Status.UNKNOWN.value
-        for status, n in counts.items():
+                gate += 1
+                gate_unknown += status == Status.UNKNOWN.value
+        target = {
+            "resourceId": result.resource_id,
+            "name": result.name,
+            "kind": target_short_name(result.resource_type),
+            "score": result.score,
+            "statuses": {k: v for k, v in counts.items() if v},
+        }
+        return Tally(counts, failing, gate, gate_unknown, target)
+
+    def take(self, tally: Tally) -> None:
+        for status, n in tally.statuses.items():
             self.statuses[status] = self.statuses.get(status, 0) + n
-        self.targets.append(
-            {
-                "resourceId": result.resource_id,
-                "name": result.name,
-                "kind": target_short_name(result.resource_type),
-                "score": result.score,
-                "statuses": {k: v for k, v in counts.items() if v},
-            }
-        )
+        for severity, n in tally.failing_by_severity.items():
+            self.failing_by_severity[severity] = self.failing_by_severity.get(severity, 0) + n
+        self.failing += tally.failing
+        self.failing_unknown += tally.failing_unknown
+        self.targets.append(tally.target)
 
     @property
     def findings(self) -> int:

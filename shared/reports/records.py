@@ -215,15 +215,24 @@ class JsonWriter:
         self.out.write(dumps(head)[:-1] + b',\n"' + key.encode() + b'": [\n')
 
     def add(self, result: TargetResult) -> None:
+        self.take(self.prepare(result))
+
+    def prepare(self, result: TargetResult) -> bytes:
+        """One target's records, encoded (what ``take`` writes; ``evaluate --jobs`` makes it in a worker)."""
         encode = self.encoder
         # The compact form writes a target without findings too (its fields say it was judged).
         chunks = [dumps(encode.target(result))] if self.compact else [dumps(encode.record(f)) for f in result.findings]
         if not chunks:
+            return b""
+        return b"\n".join(chunks) + b"\n" if self.lines else b",\n".join(chunks)
+
+    def take(self, chunk: bytes) -> None:
+        if not chunk:
             return
         if self.lines:
-            self.out.write(b"\n".join(chunks) + b"\n")
+            self.out.write(chunk)
         else:
-            self.out.write((b"" if self._first else b",\n") + b",\n".join(chunks))
+            self.out.write((b"" if self._first else b",\n") + chunk)
             self._first = False
         if self._flush is not None:
             self._flush()

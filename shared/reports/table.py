@@ -183,9 +183,13 @@ def table_lines(targets: Iterable[TargetRows], summary: Summary, width: int) -> 
     for target in sorted(targets, key=lambda t: t.key):
         yield from target.lines(width)
         yield []
-    if not summary.targets:
-        yield [("No targets evaluated.", "")]
-    yield from summary_lines(summary, width)
+    yield from closing_lines(summary, width)
+
+
+def closing_lines(summary: Summary, width: int) -> list[Line]:
+    """What follows the targets: the closing line (or that there were none)."""
+    none = [[("No targets evaluated.", "")]] if not summary.targets else []
+    return [*none, *summary_lines(summary, width)]
 
 
 def summary_lines(summary: Summary, width: int) -> list[Line]:

@@ -72,8 +72,15 @@ class CsvWriter:
         self.out.write(b"\xef\xbb\xbf" + self._take())
 
     def add(self, result: TargetResult) -> None:
+        self.take(self.prepare(result))
+
+    def take(self, rows: bytes) -> None:
+        self.out.write(rows)
+
+    def prepare(self, result: TargetResult) -> bytes:
+        """One target's rows, encoded (what ``take`` writes; ``evaluate --jobs`` makes them in a worker)."""
         if not result.findings:
-            return
+            return b""
         first = result.findings[0]
         tags = dict(first.Tags)
         target = (
@@ -102,7 +109,7 @@ class CsvWriter:
                     tags_cell,
                 )
             )
-        self.out.write(self._take())
+        return self._take()
 
     def end(self, summary: Summary) -> None:
         return None
@@ -137,6 +144,13 @@ class JunitWriter:
         self.out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="' + TOOL_NAME.encode() + b'">\n')
 
     def add(self, result: TargetResult) -> None:
+        self.take(self.prepare(result))
+
+    def take(self, suite: bytes) -> None:
+        self.out.write(suite)
+
+    def prepare(self, result: TargetResult) -> bytes:
+        """One target's ``<testsuite>``, encoded (``evaluate --jobs`` makes it in a worker)."""
         findings = result.findings
         counts = {s: sum(f.Status == s for f in findings) for s in (Status.FAIL, Status.UNKNOWN)}
         skipped = sum(f.Status not in (Status.FAIL, Status.UNKNOWN, Status.PASS) for f in findings)
@@ -156,7 +170,7 @@ class JunitWriter:
         for f in findings:
             lines.append(self._case(f, classname))
         lines.append("  </testsuite>\n")
-        self.out.write("\n".join(lines).encode("utf-8"))
+        return "\n".join(lines).encode("utf-8")
 
     def _case(self, f: Finding, classname: str) -> str:
         open_tag = f'    <testcase classname={classname} name={_a(f.ControlId)} time="0"'
