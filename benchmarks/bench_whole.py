@@ -47,6 +47,7 @@ from typing import Any
 
 from benchmarks import synthetic
 from benchmarks.figures import Figure, write
+from shared.cli import parallel
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -195,6 +196,13 @@ def bench_size(
         Command("floor", [sys.executable, "-c", FLOOR, str(export)]),
         Command("ours json", [*evaluate, "--format", "json"], work / f"ours-{clusters}.json", OURS_ENV),
         Command("ours table", [*evaluate, "--format", "table"], work / f"ours-{clusters}.txt", OURS_ENV),
+        # The same in one process (--jobs 1): what the default's worker processes add, in the same rounds.
+        Command(
+            "ours json 1p", [*evaluate, "--format", "json", "--jobs", "1"], work / f"ours1-{clusters}.json", OURS_ENV
+        ),
+        Command(
+            "ours table 1p", [*evaluate, "--format", "table", "--jobs", "1"], work / f"ours1-{clusters}.txt", OURS_ENV
+        ),
     ]
     for label, checkout in compare:  # another checkout's code in the same rounds (e.g. before a change)
         env = {"PYTHONPATH": str(checkout)}
@@ -224,17 +232,24 @@ def bench_size(
     loads = run_rounds(commands, rounds, f"{clusters:>6} clusters")
     by = {c.name: c for c in commands}
     floor, ours, table = by["floor"], by["ours json"], by["ours table"]
+    ours1, table1 = by["ours json 1p"], by["ours table 1p"]
+    processes = f"{parallel.processes(parallel.default_jobs(), clusters)} process(es) by default"
     scale = f"{clusters:,} clusters ({size_mb:.0f} MB)"
     spread = f"{rounds} interleaved rounds, load average {min(loads):.1f}-{max(loads):.1f}"
     figures = [
         Figure("whole", "evaluate --format json: wall", ours.median("wall"), "s", floor.median("wall"),
                "json.load of the same files", "<= 5x", ours.median("wall") <= 5 * floor.median("wall"), scale,
-               f"spread {ours.spread('wall')} s (floor {floor.spread('wall')} s); {spread}"),
+               f"{processes}; spread {ours.spread('wall')} s (floor {floor.spread('wall')} s); {spread}"),
         Figure("whole", "evaluate --format table: wall", table.median("wall"), "s", floor.median("wall"),
                "json.load of the same files", "<= 4x", table.median("wall") <= 4 * floor.median("wall"), scale,
                f"spread {table.spread('wall')} s"),
+        Figure("whole", "evaluate --format json --jobs 1: wall", ours1.median("wall"), "s", floor.median("wall"),
+               "json.load of the same files", scale=scale, note=f"one process; spread {ours1.spread('wall')} s"),
+        Figure("whole", "evaluate --format table --jobs 1: wall", table1.median("wall"), "s", floor.median("wall"),
+               "json.load of the same files", scale=scale, note=f"one process; spread {table1.spread('wall')} s"),
         Figure("whole", "evaluate --format json: CPU", ours.median("cpu"), "s", floor.median("cpu"),
-               "json.load of the same files", scale=scale, note=f"spread {ours.spread('cpu')} s"),
+               "json.load of the same files", scale=scale,
+               note=f"{processes}, all of them counted; spread {ours.spread('cpu')} s"),
         Figure("whole", "evaluate --format json: peak RSS", ours.median("rss_mb"), "MB", floor.median("rss_mb"),
                "json.load keeping the documents", "<= 2x", ours.median("rss_mb") <= 2 * floor.median("rss_mb"),
                scale, f"spread {ours.spread('rss_mb')} MB (floor {floor.spread('rss_mb')} MB)"),

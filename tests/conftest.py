@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import uuid
@@ -14,8 +15,14 @@ from builders import rest, to_az
 
 from devtools.azurite import Azurite, running
 from shared.adapters.tables.store import Store, open_store
+from shared.cli.parallel import JOBS_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Commands run inside pytest's process judge targets here: worker processes forked from pytest
+# would run a test's patches out of its sight. tests/test_parallel.py runs the command as its own
+# process with --jobs.
+os.environ[JOBS_ENV] = "1"
 
 
 @pytest.fixture(params=["rest", "az"])

@@ -565,7 +565,8 @@ def test_warnings_for_skipped_items_go_to_stderr(capsys: pytest.CaptureFixture[s
     assert code == 0
     records = json.loads(out)["findings"]  # stdout stays clean JSON
     assert {r["ResourceId"] for r in records} == {CLUSTER, f"/subscriptions/{SUB}"}
-    warnings = err.strip().splitlines()
+    *warnings, said = err.strip().splitlines()
+    assert said == "aks-compliance: judging 2 targets on 1 process"  # what --verbose adds
     assert len(warnings) == 2
     assert all(w.startswith("aks-compliance: warning: ") for w in warnings)
     assert "mixed.json#value[1]" in warnings[0]

@@ -80,10 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--jobs",
         type=_jobs,
-        default=0,
         metavar="N",
-        help="judge targets on N processes (default auto: one per available CPU, at most "
-        f"{parallel.MAX_JOBS}, from {parallel.MIN_TARGETS} targets on; table, json, jsonl, csv and junit)",
+        help=f"judge targets on N processes, or auto (the default, or ${parallel.JOBS_ENV}): one per available "
+        f"CPU, at most {parallel.MAX_JOBS}, from {parallel.MIN_TARGETS} targets on; table, json, jsonl, csv, junit",
     )
     ev.add_argument(
         "--fail-on",
@@ -241,6 +240,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     where = evaluate_cmd.destinations(args)
     if isinstance(where, str):
         return _usage(where)
+    try:
+        jobs = parallel.jobs_wanted(args.jobs)
+    except ValueError as exc:
+        return _usage(str(exc))
     read = _read(args, args.paths)
     if isinstance(read, int):
         return read
@@ -269,7 +272,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             now=read.now,
             controls=read.controls,
             warn=_warn,
-            jobs=args.jobs or parallel.default_jobs(),
+            jobs=jobs,
             info=_note if args.verbose else None,
         )
     except BrokenPipeError:

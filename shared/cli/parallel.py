@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+JOBS_ENV = "AKS_COMPLIANCE_JOBS"  # the default of --jobs
 MAX_JOBS = 8  # beyond this the one process that writes the output is the bottleneck
 MIN_TARGETS = 200  # below this a run takes well under a second in one process
 _CHUNKS_PER_JOB = 8  # small enough to even out slow and fast targets, big enough to amortise a round trip
@@ -48,6 +49,17 @@ def available_cpus() -> int:
 
 def default_jobs() -> int:
     return max(1, min(available_cpus(), MAX_JOBS))
+
+
+def jobs_wanted(option: int | None) -> int:
+    """The processes asked for: ``--jobs`` when given, else $AKS_COMPLIANCE_JOBS, else one per CPU."""
+    if option is None:
+        raw = os.environ.get(JOBS_ENV, "").strip()
+        try:
+            option = jobs_option(raw) if raw else 0
+        except ValueError as exc:
+            raise ValueError(f"{JOBS_ENV}: {exc}") from exc
+    return option or default_jobs()
 
 
 def jobs_option(text: str) -> int:
