@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -209,6 +210,9 @@ def _read(args: argparse.Namespace, paths: Sequence[str]) -> _Run | int:
         except ValueError:
             return _usage(f"--date {args.date!r} is not a date (YYYY-MM-DD)")
     errors: list[LoadError] = []
+    # What earlier work left in cycles is collected while the heap is small: the documents are
+    # frozen for the run (``evaluate_cmd.run``), and garbage frozen with them would outlive it.
+    gc.collect()
     try:
         config = Config.load(args.config) if args.config else Config()
         estate = load_paths(

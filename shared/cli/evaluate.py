@@ -240,9 +240,9 @@ def run(
     versions = estate.version_source()
     # The documents stay for the whole run: the cyclic collector need not re-scan them after every
     # target (what it would otherwise do as findings come and go), nor a worker's collector after
-    # the fork. No full collection first: reading leaves no cycles behind and collected what was
-    # there before it (``load_paths``); collecting millions of objects to find none costs half a
-    # second at 10,000 clusters.
+    # the fork. No full collection first: reading leaves no cycles behind, and what was there
+    # before it was collected then (``cli._read``); collecting millions of objects to find none
+    # costs half a second at 10,000 clusters.
     gc.freeze()
     targets = targets_of(estate)
     if not all(isinstance(o, _PORTABLE) for o in outputs):

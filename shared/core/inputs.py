@@ -239,13 +239,8 @@ def load_paths(
     estate = estate if estate is not None else Estate()
     limit = max_input_bytes() if max_bytes is None else max_bytes
     # Reading builds millions of objects and frees none in cycles: the cyclic collector would
-    # scan the growing estate again and again for nothing (as long as the parse itself). What
-    # earlier work left in cycles is collected now, while the heap is small: once the estate is in,
-    # a full collection costs half a second at 10,000 clusters, and a caller that freezes the
-    # documents (``evaluate``) would freeze that garbage with them.
+    # scan the growing estate again and again for nothing (as long as the parse itself).
     was_enabled = gc.isenabled()
-    if was_enabled:
-        gc.collect()
     gc.disable()
     try:
         for name in iter_input_files(paths, errors):
