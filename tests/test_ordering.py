@@ -153,3 +153,77 @@ def test_any_delivery_order_ends_in_the_final_state(azurite: Azurite, schedule: 
         expected = {f.ControlId: (f.Status, f.Reason) for f in evaluate_target(doc, final, now=clock()).findings}
         stored = {cid: (row["Status"], row["Reason"]) for cid, row in store.control_rows(target).items()}
         assert stored == expected, schedule
+
+
+SUBNET = (
+    "/subscriptions/3f2c8a41-6d9e-4b7a-a2c5-8e1f0d3b9c67/resourceGroups/rg-aks-network-prod/providers/"
+    "Microsoft.Network/virtualNetworks/vnet-aks-prod/subnets/snet-aks-nodes"
+)
+
+
+class HookedSource(MemorySource):
+    """Reads as MemorySource does, then lets the test act before the read is handed back."""
+
+    after_read: Callable[[], None] = staticmethod(lambda: None)
+
+    def read(self, target_id: str, **kwargs: Any) -> TargetRead:
+        read = super().read(target_id, **kwargs)
+        hook, self.after_read = self.after_read, lambda: None  # once
+        hook()
+        return read
+
+
+def test_an_evaluation_that_wins_after_losing_the_race_keeps_its_dependencies_indexed(azurite: Azurite) -> None:
+    # Two evaluations of one cluster overlap. The older read (R) sees its node subnet without the
+    # route table, the newer (W) with it again; R records first and drops the table from the index,
+    # then W records (its read is newer) listing the table. The index must list it too, or a change
+    # of that route table would never reach the cluster before the next sweep.
+    import threading
+
+    suffix = uuid.uuid4().hex[:10]
+    store = open_store(
+        connection_string=azurite.connection_string, table_service_uri=None,
+        state_table=f"S{suffix}", deps_table=f"D{suffix}", outbox_table=f"O{suffix}",
+    )  # fmt: skip
+    store.ensure_tables()
+    now = [T0]
+
+    def clock() -> datetime:
+        now[0] += timedelta(seconds=1)
+        return now[0]
+
+    world = _payloads()
+    source = HookedSource(world, clock)
+    pipeline = Pipeline(store=store, source=source, publisher=RecordingPublisher(), queue=MemoryQueue(),
+                        settings=Settings(), clock=clock)  # fmt: skip
+    pipeline.process(WorkItem(PAYMENTS, "Schedule"))
+    assert ROUTE_TABLE.lower() in {d.lower() for d in store.dependencies_of(PAYMENTS)}
+
+    subnet = _find(world, SUBNET)
+    association = subnet["properties"].pop("routeTable")
+    w_has_read, r_recorded = threading.Event(), threading.Event()
+    w_outcome: list[Any] = []
+
+    def newer_evaluation() -> None:
+        def wait_for_r() -> None:
+            w_has_read.set()
+            assert r_recorded.wait(60)
+
+        source.after_read = wait_for_r
+        w_outcome.append(pipeline.process(WorkItem(PAYMENTS, "Schedule")))
+
+    w = threading.Thread(target=newer_evaluation)
+
+    def after_r_read() -> None:  # R has read the world without the table: W reads it with the table
+        subnet["properties"]["routeTable"] = association
+        w.start()
+        assert w_has_read.wait(60)
+
+    source.after_read = after_r_read
+    r_outcome = pipeline.process(WorkItem(PAYMENTS, "Schedule"))
+    r_recorded.set()
+    w.join(60)
+    assert r_outcome.result == "Evaluated" and [o.result for o in w_outcome] == ["Evaluated"]
+    summary = store.summary(PAYMENTS)
+    assert summary is not None and ROUTE_TABLE.lower() in {d.lower() for d in summary.related}  # W's record kept
+    assert ROUTE_TABLE.lower() in {d.lower() for d in store.dependencies_of(PAYMENTS)}

@@ -246,3 +246,55 @@ def test_a_store_written_before_the_listing_is_listed_by_ensure_tables(store: St
     [(pk, row, _)] = again.pending_outbound()
     again.clear_outbound(pk, row)
     assert again.pending_outbound() == [] and _listed(again) == []
+
+
+# --------------------------------------------------------------------------- the dependency index under overlap
+
+CLUSTER = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
+SUBNET = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
+TABLE = (
+    "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/net/providers/Microsoft.Network/routeTables/rt"
+)
+
+
+def test_an_older_evaluation_does_not_drop_what_a_newer_one_indexed(store: Store) -> None:
+    # Two evaluations of one target overlap: the newer read lists the route table again after the
+    # older one (which no longer used it) recorded; the older one's clean-up must leave it.
+    store.add_dependencies(CLUSTER, [SUBNET, TABLE], T0)
+    store.add_dependencies(CLUSTER, [TABLE], T0 + timedelta(minutes=2))
+    store.remove_dependencies(CLUSTER, [SUBNET, TABLE], T0 + timedelta(minutes=1))
+    assert store.dependencies_of(CLUSTER) == [TABLE]
+    assert store.dependents([TABLE]) == {CLUSTER} and store.dependents([SUBNET]) == set()
+    # The newer evaluation's own clean-up (or a deletion at a later time) does drop it.
+    store.remove_dependencies(CLUSTER, [TABLE], T0 + timedelta(minutes=2))
+    assert store.dependencies_of(CLUSTER) == []
+
+
+def test_an_entry_indexed_again_while_it_is_being_dropped_stays(store: Store) -> None:
+    store.add_dependencies(CLUSTER, [TABLE], T0)
+    real_get = store.deps.get_entity
+
+    def get_then_overtaken(*args: Any, **kwargs: Any) -> Any:
+        seen = real_get(*args, **kwargs)
+        store.add_dependencies(CLUSTER, [TABLE], T0)  # a concurrent writer, between the read and the delete
+        return seen
+
+    store.index.deps.get_entity = get_then_overtaken  # type: ignore[method-assign]
+    try:
+        store.remove_dependencies(CLUSTER, [TABLE], T0 + timedelta(minutes=1))
+    finally:
+        del store.index.deps.get_entity
+    assert store.dependencies_of(CLUSTER) == [TABLE]
+
+
+def test_a_commit_after_a_lost_race_says_which_summary_it_replaced(store: Store) -> None:
+    result = _results()[0]
+    first = store.record(result, T0, summary=None, rows={}, extra={"DepsHash": "a", "Related": "[]"})
+    assert first.written and first.raced is None
+    stale = store.summary(result.resource_id)
+    store.record(result, T0 + timedelta(minutes=1), summary=stale, rows=store.control_rows(result.resource_id),
+                 extra={"DepsHash": "b", "Related": f'["{TABLE}"]'})  # fmt: skip
+    late = store.record(result, T0 + timedelta(minutes=2), summary=stale, rows=store.control_rows(result.resource_id),
+                        extra={"DepsHash": "c", "Related": "[]"})  # fmt: skip
+    assert late.written
+    assert late.raced is not None and late.raced.related == (TABLE,)

@@ -144,7 +144,7 @@ class Worker:
         if deps_changed:
             # Before the commit: once the summary carries the new hash nothing repairs the
             # index, so a crash in between must leave it over-complete, never short.
-            self.parts.store.add_dependencies(result.resource_id, set(related) - previous_related)
+            self.parts.store.add_dependencies(result.resource_id, set(related) - previous_related, read.read_at)
         extra = {"DepsHash": digest, "Related": related_text if len(related_text) <= _MAX_RELATED_TEXT else ""}
         pending: dict[str, Any] = {}
 
@@ -179,8 +179,15 @@ class Worker:
         if not outcome.written:
             log.info("evaluation of %s not recorded: %s", result.resource_id, outcome.reason)
             return Outcome(result.resource_id, "Stale", outcome.reason, reads=read.reads)
-        if deps_changed:
-            self.parts.store.remove_dependencies(result.resource_id, previous_related - set(related))
+        if outcome.raced is not None:
+            # A concurrent evaluation recorded first, and may be dropping from the index what this
+            # one lists (it did not use them): index them again, as of this read, which is newer.
+            replaced = set(outcome.raced.related)
+            self.parts.store.add_dependencies(result.resource_id, set(related) - replaced, read.read_at)
+            previous_related |= replaced
+        stale = previous_related - set(related)
+        if stale:
+            self.parts.store.remove_dependencies(result.resource_id, stale, read.read_at)
         if outcome.changed:
             row = f"{NOTIFY_PREFIX}{result.findings[0].EvaluationId}"
             self.delivery.deliver(keys.resource_key(result.resource_id), row, pending)
@@ -225,7 +232,7 @@ class Worker:
             return Outcome(item.target_id, "Skipped", "already recorded as deleted", reads=reads)
         log.warning("target %s no longer exists: marked deleted", item.target_id)
         if summary.related:
-            self.parts.store.remove_dependencies(item.target_id, summary.related)
+            self.parts.store.remove_dependencies(item.target_id, summary.related, at)
         self.delivery.deliver(
             keys.resource_key(item.target_id), f"{NOTIFY_PREFIX}deleted-{inverted_ticks(at)}", pending
         )

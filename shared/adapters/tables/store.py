@@ -82,6 +82,9 @@ class RecordOutcome:
     reason: str
     changed: tuple[Finding, ...] = ()
     operations: int = 0
+    # The summary the commit replaced, when a concurrent writer had replaced the one the caller
+    # read (the write race was lost, then won on a re-read); None otherwise.
+    raced: Summary | None = None
 
 
 class StateTable:
@@ -134,6 +137,7 @@ class StateTable:
         from azure.data.tables import UpdateMode
 
         pk = keys.resource_key(result.resource_id)
+        raced: Summary | None = None
         for _ in range(attempts):
             why = newer_read_stored(summary, read_at)
             if why:
@@ -148,9 +152,9 @@ class StateTable:
             if len(ops) > MAX_TRANSACTION:  # pragma: no cover - 47 controls need at most 95
                 raise RuntimeError(f"an evaluation needs {len(ops)} operations, more than one transaction holds")
             if self._commit(result.resource_id, summary, ops):
-                return RecordOutcome(True, "recorded", plan.changed, len(ops))
+                return RecordOutcome(True, "recorded", plan.changed, len(ops), raced)
             log.info("write race on %s; re-reading", result.resource_id)
-            summary = self.summary(result.resource_id)
+            summary = raced = self.summary(result.resource_id)
             rows = self.control_rows(result.resource_id)
         return RecordOutcome(False, "lost the write race repeatedly; a concurrent evaluation recorded the state")
 
