@@ -19,6 +19,8 @@ import pytest
 from benchmarks import synthetic
 from shared.cli import parallel
 
+pytestmark = pytest.mark.slow  # whole processes on 246 targets; nothing here depends on the date
+
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTERS = 240  # + their 3 subscriptions: over parallel.MIN_TARGETS
 
