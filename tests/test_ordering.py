@@ -23,7 +23,7 @@ from test_pipeline import ACR, ESTATE, PAYMENTS, ROUTE_TABLE, RecordingPublisher
 from devtools.azurite import Azurite
 from shared.adapters.queue import MemoryQueue
 from shared.adapters.sources.base import TargetRead, TargetRef
-from shared.adapters.tables.store import open_store
+from shared.adapters.tables.store import Store, open_store
 from shared.core import ids
 from shared.core.documents import estate_from_payloads
 from shared.core.settings import Settings
@@ -111,21 +111,31 @@ def schedules(draw: st.DrawFn) -> list[tuple[str, int]]:
     return steps
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(schedule=schedules())
-def test_any_delivery_order_ends_in_the_final_state(azurite: Azurite, schedule: list[tuple[str, int]]) -> None:
+def _fresh_store(azurite: Azurite) -> Store:
     suffix = uuid.uuid4().hex[:10]
     store = open_store(
         connection_string=azurite.connection_string, table_service_uri=None,
         state_table=f"S{suffix}", deps_table=f"D{suffix}", outbox_table=f"O{suffix}",
     )  # fmt: skip
     store.ensure_tables()
+    return store
+
+
+def _ticking_clock() -> Callable[[], datetime]:
+    """From T0, one second on at every reading (every read and record has its own time)."""
     now = [T0]
 
     def clock() -> datetime:
         now[0] += timedelta(seconds=1)
         return now[0]
 
+    return clock
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(schedule=schedules())
+def test_any_delivery_order_ends_in_the_final_state(azurite: Azurite, schedule: list[tuple[str, int]]) -> None:
+    store, clock = _fresh_store(azurite), _ticking_clock()
     world = _payloads()
     queue = MemoryQueue()
     pipeline = Pipeline(
@@ -180,18 +190,7 @@ def test_an_evaluation_that_wins_after_losing_the_race_keeps_its_dependencies_in
     # of that route table would never reach the cluster before the next sweep.
     import threading
 
-    suffix = uuid.uuid4().hex[:10]
-    store = open_store(
-        connection_string=azurite.connection_string, table_service_uri=None,
-        state_table=f"S{suffix}", deps_table=f"D{suffix}", outbox_table=f"O{suffix}",
-    )  # fmt: skip
-    store.ensure_tables()
-    now = [T0]
-
-    def clock() -> datetime:
-        now[0] += timedelta(seconds=1)
-        return now[0]
-
+    store, clock = _fresh_store(azurite), _ticking_clock()
     world = _payloads()
     source = HookedSource(world, clock)
     pipeline = Pipeline(store=store, source=source, publisher=RecordingPublisher(), queue=MemoryQueue(),

@@ -6,6 +6,8 @@ memory holds the documents and one target's findings, not the whole report. The 
 Markdown, SARIF and HTML need every target before they can write (worst first, rules before
 results) and keep what they show. One ``Summary`` adds up the run: the closing line, JSON's
 ``summary`` object and the exit code (``--fail-on``, ``--fail-on-unknown``) come from it.
+With ``--jobs``, targets are judged on worker processes and each output's per-target part
+(``prepare``) is made there; what is written, and in which order, is the same (``parallel``).
 """
 
 from __future__ import annotations
@@ -215,8 +217,9 @@ def _renderer(fmt: str, options: Options) -> Callable[[list[TargetResult], Summa
     return {"markdown": markdown, "sarif": sarif_text, "html": html}[fmt]
 
 
-# Outputs whose prepared form is bytes or a table's rows: a worker process can make it. The others
-# keep whole results (findings that work out their record ids when read) and stay in one process.
+# Outputs whose prepared form is plain bytes or text (a table's block): a worker process can make
+# it. The others keep whole results (findings that work out their record ids when read) and stay
+# in one process.
 _PORTABLE = (JsonWriter, CsvWriter, JunitWriter, Table)
 
 
