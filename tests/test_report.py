@@ -33,8 +33,7 @@ from shared.baseline.model import Control, Frameworks, Parameter, Topic, Verdict
 from shared.core.model import FINDING_FIELDS, Finding, Severity, Status, TargetKind, TargetResult
 from shared.core.serialize import json_safe
 from shared.reports import text as report
-from shared.reports.common import Summary
-from shared.reports.records import CATALOG_FIELDS, TARGET_FIELDS, JsonWriter
+from shared.reports.records import CATALOG_FIELDS, TARGET_FIELDS, JsonWriter, write_all
 from shared.reports.table import wrap
 from shared.reports.tabular import CSV_COLUMNS, CsvWriter, JunitWriter
 
@@ -380,12 +379,7 @@ def test_json_values_orjson_cannot_take_are_written_the_standard_way() -> None:
 
 
 def _write(writer: Any, results: list[TargetResult]) -> bytes:
-    summary = Summary()
-    writer.begin()
-    for result in results:
-        writer.add(result)
-        summary.add(result)
-    writer.end(summary)
+    write_all(writer, results)
     return bytes(writer.out.getvalue())
 
 

@@ -270,6 +270,16 @@ def test_an_older_evaluation_does_not_drop_what_a_newer_one_indexed(store: Store
     assert store.dependencies_of(CLUSTER) == []
 
 
+def test_entries_without_a_readable_read_time_are_dropped_as_old(store: Store) -> None:
+    # Written before entries carried ReadAt, or with one that is not a time: neither blocks the clean-up.
+    store.add_dependencies(CLUSTER, [SUBNET])
+    store.add_dependencies(CLUSTER, [TABLE], T0)
+    store.deps.upsert_entity({"PartitionKey": keys.resource_key(TABLE), "RowKey": keys.resource_key(CLUSTER),
+                              "TargetId": CLUSTER, "DependencyId": TABLE, "ReadAt": "not a time"})  # fmt: skip
+    store.remove_dependencies(CLUSTER, [SUBNET, TABLE], T0)
+    assert store.dependencies_of(CLUSTER) == []
+
+
 def test_an_entry_indexed_again_while_it_is_being_dropped_stays(store: Store) -> None:
     store.add_dependencies(CLUSTER, [TABLE], T0)
     real_get = store.deps.get_entity

@@ -78,27 +78,6 @@ class Output(Protocol):
 
 
 @dataclass
-class Collect:
-    """An output that needs every target first: keeps what it shows, renders at the end."""
-
-    render: Callable[[list[TargetResult], Summary], bytes]
-    out: IO[bytes]
-    results: list[TargetResult] = field(default_factory=list)
-
-    def begin(self) -> None:
-        return None
-
-    def prepare(self, result: TargetResult) -> TargetResult:
-        return result
-
-    def take(self, result: TargetResult) -> None:
-        self.results.append(result)
-
-    def end(self, summary: Summary) -> None:
-        self.out.write(self.render(self.results, summary))
-
-
-@dataclass
 class Keep:
     """Every target's result, for a caller that renders them itself (``report --source``)."""
 
@@ -115,6 +94,17 @@ class Keep:
 
     def end(self, summary: Summary) -> None:
         return None
+
+
+@dataclass(kw_only=True)
+class Collect(Keep):
+    """An output that needs every target first: keeps what it shows, renders at the end."""
+
+    render: Callable[[list[TargetResult], Summary], bytes]
+    out: IO[bytes]
+
+    def end(self, summary: Summary) -> None:
+        self.out.write(self.render(self.results, summary))
 
 
 @dataclass
@@ -142,7 +132,7 @@ def output(fmt: str, out: IO[bytes], options: Options) -> Output:
         return JunitWriter(out, tool_version=__version__)
     if fmt == "table":
         return Table(out, options.painter)
-    return Collect(_renderer(fmt, options), out)
+    return Collect(render=_renderer(fmt, options), out=out)
 
 
 @dataclass

@@ -12,15 +12,16 @@ Forking needs a platform that has it (Linux, macOS); elsewhere, and for a handfu
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 
@@ -36,7 +37,7 @@ _JOB: Callable[[int], Any] | None = None
 
 
 def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    return hasattr(os, "fork")
 
 
 def available_cpus() -> int:
@@ -99,6 +100,10 @@ def ordered(job: Callable[[int], T], count: int, jobs: int) -> Iterator[T]:
         raise RuntimeError("parallel.ordered is not re-entrant")
     size = max(1, min(_MAX_CHUNK, count // (jobs * _CHUNKS_PER_JOB)))
     runs = ((start, min(start + size, count)) for start in range(0, count, size))
+    # Imported here: every command imports this module, few of them start workers.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     _JOB = job
     try:
         pool = ProcessPoolExecutor(

@@ -28,7 +28,7 @@ and ``RecordId``, ``ControlTitle`` and ``Section`` are left to the catalog
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import IO, Any
 
@@ -260,11 +260,15 @@ def render_json(results: list[TargetResult] | tuple[TargetResult, ...], *, tool_
     import io
 
     buffer = io.BytesIO()
-    writer = JsonWriter(buffer, tool_version=tool_version)
+    write_all(JsonWriter(buffer, tool_version=tool_version), results)
+    return buffer.getvalue().decode("utf-8").rstrip("\n")
+
+
+def write_all(writer: Any, results: Iterable[TargetResult]) -> None:
+    """Results held in memory through a streaming writer (JSON, CSV, JUnit): begin, each, end with their summary."""
     summary = Summary()
     writer.begin()
     for result in results:
         writer.add(result)
         summary.add(result)
     writer.end(summary)
-    return buffer.getvalue().decode("utf-8").rstrip("\n")

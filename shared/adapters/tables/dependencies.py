@@ -67,7 +67,7 @@ class DependencyIndex:
                     entity = self.deps.get_entity(pk, target_key)
                 except ResourceNotFoundError:
                     continue
-                indexed = as_utc(entity.get("ReadAt"))
+                indexed = _read_time(entity.get("ReadAt"))
                 if indexed is not None and indexed > read_at:
                     continue
                 with contextlib.suppress(ResourceModifiedError):  # re-indexed since it was read: it stays
@@ -100,3 +100,11 @@ class DependencyIndex:
                 )
                 found.update(str(r["TargetId"]) for r in rows)
         return found
+
+
+def _read_time(value: object) -> datetime | None:
+    """An entry's ``ReadAt``; None (so the entry may go) for one written before it existed or unreadable."""
+    try:
+        return as_utc(value)
+    except ValueError:
+        return None
