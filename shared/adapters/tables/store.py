@@ -93,8 +93,7 @@ class StateTable:
     def __init__(self, service: TableServiceClient, name: str, writes: Writes) -> None:
         self.state: TableClient = service.get_table_client(name)
         self._writes = writes
-        self._listing_complete = False
-        self._outbound_complete = False
+        self._complete: set[tuple[str, str]] = set()  # listing markers seen (once there, they stay)
 
     # --- reads --------------------------------------------------------------------------------
     def summary(self, resource_id: str) -> Summary | None:
@@ -282,15 +281,19 @@ class StateTable:
                 return None
         return str((getattr(row, "metadata", {}) or {}).get("etag") or "")
 
-    def _outbound_listed(self) -> bool:
-        """Whether the outbound listing names every target with an ``n|`` row (once seen, it stays so)."""
+    def _marked(self, partition: str, marker: str) -> bool:
+        """Whether a listing's completion marker is there (read once: every write keeps the listing whole)."""
         from azure.core.exceptions import ResourceNotFoundError
 
-        if not self._outbound_complete:
+        if (partition, marker) not in self._complete:
             with contextlib.suppress(ResourceNotFoundError):
-                self.state.get_entity(OUTBOUND, OUTBOUND_COMPLETE)
-                self._outbound_complete = True
-        return self._outbound_complete
+                self.state.get_entity(partition, marker)
+                self._complete.add((partition, marker))
+        return (partition, marker) in self._complete
+
+    def _outbound_listed(self) -> bool:
+        """Whether the outbound listing names every target with an ``n|`` row."""
+        return self._marked(OUTBOUND, OUTBOUND_COMPLETE)
 
     def ensure_outbound(self) -> None:
         """List the targets of ``n|`` rows written before the listing existed, once per table."""
@@ -304,7 +307,7 @@ class StateTable:
             ):
                 self.state.upsert_entity(outbound_entity(str(row["PartitionKey"]), None))
             self.state.upsert_entity({"PartitionKey": OUTBOUND, "RowKey": OUTBOUND_COMPLETE})
-        self._outbound_complete = True
+        self._complete.add((OUTBOUND, OUTBOUND_COMPLETE))
 
     def clear_outbound(self, partition: str, row: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -348,14 +351,8 @@ class StateTable:
             return list(pool.map(read, items))
 
     def _listed(self) -> bool:
-        """Whether the directory lists every target (once seen, it stays so: every write keeps it)."""
-        from azure.core.exceptions import ResourceNotFoundError
-
-        if not self._listing_complete:
-            with contextlib.suppress(ResourceNotFoundError):
-                self.state.get_entity(DIRECTORY, DIRECTORY_COMPLETE)
-                self._listing_complete = True
-        return self._listing_complete
+        """Whether the directory lists every target."""
+        return self._marked(DIRECTORY, DIRECTORY_COMPLETE)
 
     def ensure_directory(self) -> None:
         """List the targets of summary rows written before the directory existed, once per table."""
@@ -367,7 +364,7 @@ class StateTable:
             ):
                 self.state.upsert_entity({**directory_entity(str(row["ResourceId"])), "RowKey": row["PartitionKey"]})
             self.state.upsert_entity({"PartitionKey": DIRECTORY, "RowKey": DIRECTORY_COMPLETE})
-        self._listing_complete = True
+        self._complete.add((DIRECTORY, DIRECTORY_COMPLETE))
 
     def targets_within(self, scope: str | None) -> list[str]:
         """Every known, not deleted target at or beneath ``scope`` (None: all)."""
